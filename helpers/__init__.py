@@ -1,0 +1,36 @@
+"""Helpers for the PyTorch evaluation and debugging notebooks; every public name is re-exported here."""
+
+from helpers.data import (
+    MNISTChecksumError,
+    MNISTUnavailableError,
+    ensure_mnist,
+    load_mnist,
+    make_classification_data,
+    make_loader,
+    make_regression_data,
+    mnist_loaders,
+)
+from helpers.evaluate import Predictions, evaluate, predict
+from helpers.metrics import (
+    PRFS,
+    BootstrapCI,
+    ConfusionMatrix,
+    accuracy,
+    bootstrap_ci,
+    classification_report,
+    confusion_matrix,
+    f1_score,
+    fbeta_score,
+    mean_absolute_error,
+    mean_squared_error,
+    normalize_confusion_matrix,
+    precision,
+    precision_recall_fscore_support,
+    r2_score,
+    recall,
+    scores_from_confusion_matrix,
+)
+from helpers.models import MLP, DeepPlainNet, LinearRegressor, SmallCNN
+from helpers.plots import plot_confusion_matrix, plot_learning_curves
+from helpers.repro import get_device, seed_everything
+from helpers.training import History, fit, train_one_epoch

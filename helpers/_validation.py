@@ -1,0 +1,76 @@
+"""Input checks shared by the public functions; each names the argument it rejects."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+
+def as_tensor(value, name: str) -> torch.Tensor:
+    """A tensor view of a tensor, NumPy array or (nested) list; TypeError for anything else."""
+    if isinstance(value, torch.Tensor):
+        return value.detach()
+    if isinstance(value, np.ndarray) or isinstance(value, (list, tuple)):
+        try:
+            return torch.as_tensor(np.asarray(value))
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"`{name}` must hold numbers; got {type(value).__name__} that torch cannot read ({exc}).") from None
+    raise TypeError(f"`{name}` must be a torch.Tensor, a NumPy array or a list; got {type(value).__name__}.")
+
+
+def check_labels(labels: torch.Tensor, name: str) -> torch.Tensor:
+    """Class indices: a 1-D integer (or bool) tensor with no negative entry, returned as int64."""
+    if labels.dtype == torch.bool:
+        labels = labels.long()
+    if labels.is_floating_point() or labels.is_complex():
+        raise TypeError(f"`{name}` must hold integer class indices; got dtype {labels.dtype}.")
+    if labels.ndim != 1:
+        raise ValueError(f"`{name}` must be 1-D (N,) class indices; got shape {tuple(labels.shape)}.")
+    labels = labels.to(torch.int64).cpu()
+    if labels.numel() and int(labels.min()) < 0:
+        raise ValueError(f"`{name}` must hold class indices >= 0; got {int(labels.min())}.")
+    return labels
+
+
+def to_labels(preds, name: str = "preds") -> torch.Tensor:
+    """Predicted class indices from labels (N,), scores (N, C) or binary probabilities (N,).
+
+    Scores of shape (N, C) give their argmax; floating (N,) values must be probabilities in
+    [0, 1] and are thresholded at 0.5 (positive when >= 0.5).
+    """
+    preds = as_tensor(preds, name)
+    if preds.is_floating_point():
+        if not bool(torch.isfinite(preds).all()):
+            raise ValueError(f"`{name}` contains NaN or infinity; scores must be finite.")
+        if preds.ndim == 2:
+            if preds.shape[1] == 0:
+                raise ValueError(f"`{name}` of shape (N, C) needs C >= 1; got shape {tuple(preds.shape)}.")
+            return preds.argmax(dim=1).cpu()
+        if preds.ndim == 1:
+            if preds.numel() and (float(preds.min()) < 0 or float(preds.max()) > 1):
+                raise ValueError(
+                    f"floating `{name}` of shape (N,) are read as binary probabilities and must lie in [0, 1]; "
+                    f"got values in [{float(preds.min()):.3g}, {float(preds.max()):.3g}]. Pass class indices as "
+                    f"integers, or apply torch.sigmoid to logits."
+                )
+            return (preds >= 0.5).long().cpu()
+        raise ValueError(f"`{name}` scores must be (N, C) or (N,); got shape {tuple(preds.shape)}.")
+    return check_labels(preds, name)
+
+
+def check_zero_division(value) -> float:
+    """0, 1 or NaN: what an undefined ratio (0/0) is reported as."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"`zero_division` must be 0, 1 or float('nan'); got {value!r}.")
+    if not (value in (0, 1) or math.isnan(value)):
+        raise ValueError(f"`zero_division` must be 0, 1 or float('nan'); got {value!r}.")
+    return float(value)
+
+
+def check_positive_int(value, name: str) -> int:
+    """A positive int (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be a positive int; got {value!r}.")
+    return value

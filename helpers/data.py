@@ -1,0 +1,240 @@
+"""Data: real MNIST through torchvision (from a local mirror when offline) and seeded synthetic sets.
+
+MNIST arrives in ``<root>/MNIST/raw`` in one of two ways, tried in order:
+
+1. from the folder named by the ``MNIST_MIRROR`` environment variable (the four ``.gz`` files),
+   decompressed to a temporary name, checked against its SHA-256 and only then renamed into place;
+2. from the internet, by torchvision's own downloader.
+
+The whole split is then kept in memory as one normalised ``TensorDataset``: indexing a batch of
+indices at once (see :func:`make_loader`) makes an MLP epoch over 60,000 images take about a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
+
+from helpers._validation import check_positive_int
+
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+# SHA-256 of the decompressed IDX files (the dataset's bytes, whichever mirror they came from).
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+
+class MNISTUnavailableError(RuntimeError):
+    """MNIST is not on disk, no mirror was given, and the download failed."""
+
+
+class MNISTChecksumError(ValueError):
+    """A file from the mirror does not have the SHA-256 of the real MNIST file."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _raw_folder(root: str | os.PathLike) -> Path:
+    return Path(root) / "MNIST" / "raw"
+
+
+def _missing_files(root: str | os.PathLike) -> list[str]:
+    return [name for name in MNIST_SHA256 if not (_raw_folder(root) / name).is_file()]
+
+
+def _place_from_mirror(mirror: Path, raw: Path, names: list[str]) -> None:
+    """Decompress each file to a temporary name, verify it, then rename it into place."""
+    if not mirror.is_dir():
+        raise FileNotFoundError(f"MNIST_MIRROR points to {str(mirror)!r}, which is not a folder.")
+    raw.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        source = mirror / f"{name}.gz"
+        if not source.is_file():
+            raise FileNotFoundError(f"the MNIST mirror {str(mirror)!r} has no {name}.gz; it needs the four MNIST .gz files.")
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=raw)
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out, gzip.open(source, "rb") as src:
+                shutil.copyfileobj(src, out, length=1 << 20)
+            actual = _sha256(tmp)
+            if actual != MNIST_SHA256[name]:
+                raise MNISTChecksumError(
+                    f"{source} does not decompress to the real MNIST file {name}: SHA-256 {actual}, "
+                    f"expected {MNIST_SHA256[name]}. Replace the mirror's copy."
+                )
+            os.chmod(tmp, 0o644)  # mkstemp creates files readable by the owner only
+            os.replace(tmp, raw / name)
+        finally:
+            tmp.unlink(missing_ok=True)  # on success it has already been renamed
+
+
+def ensure_mnist(root: str | os.PathLike = "data", mirror: str | os.PathLike | None = None) -> Path:
+    """Make sure the four raw MNIST files are in ``<root>/MNIST/raw``; return that folder.
+
+    Args:
+        root: the data folder.
+        mirror: a folder holding the four ``.gz`` files; defaults to ``$MNIST_MIRROR``.
+
+    Raises:
+        MNISTChecksumError: a mirror file is not the real MNIST (nothing is left behind).
+        MNISTUnavailableError: no files, no mirror and no network.
+    """
+    raw = _raw_folder(root)
+    missing = _missing_files(root)
+    if not missing:
+        return raw
+    mirror = mirror if mirror is not None else os.environ.get("MNIST_MIRROR") or None
+    if mirror is not None:
+        _place_from_mirror(Path(mirror), raw, missing)
+        return raw
+    from torchvision.datasets import MNIST  # imported here: torchvision takes seconds to import
+
+    chatter = io.StringIO()  # torchvision prints each attempt; we raise one message instead
+    try:
+        with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
+            MNIST(str(root), train=True, download=True)
+    except (OSError, RuntimeError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise MNISTUnavailableError(
+            f"MNIST is not in {raw} and could not be downloaded ({first_line}). "
+            "Either connect to the internet, or set MNIST_MIRROR to a folder holding "
+            "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and "
+            "t10k-labels-idx1-ubyte.gz (e.g. `export MNIST_MIRROR=../shared/data/mnist`)."
+        ) from None
+    for name in MNIST_SHA256:
+        if _sha256(raw / name) != MNIST_SHA256[name]:
+            (raw / name).unlink()
+            raise MNISTChecksumError(f"the downloaded {name} does not match MNIST's SHA-256; removed it, try again.")
+    return raw
+
+
+def load_mnist(root: str | os.PathLike = "data", train: bool = True, *, normalize: bool = True,
+               limit: int | None = None, mirror: str | os.PathLike | None = None) -> TensorDataset:
+    """MNIST as an in-memory ``TensorDataset`` of images (N, 1, 28, 28) float32 and labels (N,) int64.
+
+    Args:
+        root: data folder; raw files live in ``<root>/MNIST/raw``.
+        train: the 60,000 training images, else the 10,000 test images.
+        normalize: subtract MNIST's mean (0.1307) and divide by its std (0.3081); else pixels in [0, 1].
+        limit: keep only the first ``limit`` images (in the file's order).
+        mirror: folder of the four ``.gz`` files; defaults to ``$MNIST_MIRROR``.
+
+    Example:
+        >>> test = load_mnist(train=False)  # doctest: +SKIP
+        >>> test.tensors[0].shape, test.tensors[1][:3].tolist()  # doctest: +SKIP
+        (torch.Size([10000, 1, 28, 28]), [7, 2, 1])
+    """
+    if not isinstance(train, bool):
+        raise TypeError(f"`train` must be True or False; got {train!r}.")
+    if limit is not None:
+        check_positive_int(limit, "limit")
+    ensure_mnist(root, mirror)
+    from torchvision.datasets import MNIST
+
+    mnist = MNIST(str(root), train=train, download=False)
+    images = mnist.data[:limit].unsqueeze(1).to(torch.float32) / 255.0  # (N, 1, 28, 28)
+    if normalize:
+        images = (images - MNIST_MEAN) / MNIST_STD
+    return TensorDataset(images, mnist.targets[:limit].clone())
+
+
+def make_loader(dataset: TensorDataset, batch_size: int = 256, *, shuffle: bool = False,
+                seed: int = 0) -> DataLoader:
+    """A DataLoader that indexes the tensors once per batch instead of once per sample.
+
+    Shuffling uses its own seeded generator, so the batch order is reproducible and does not
+    consume the global random state.
+
+    Example:
+        >>> ds = TensorDataset(torch.arange(10.0)[:, None], torch.arange(10))
+        >>> [len(y) for _, y in make_loader(ds, batch_size=4)]
+        [4, 4, 2]
+    """
+    if not isinstance(dataset, TensorDataset):
+        raise TypeError(f"`dataset` must be a TensorDataset; got {type(dataset).__name__}.")
+    check_positive_int(batch_size, "batch_size")
+    sampler = (RandomSampler(dataset, generator=torch.Generator().manual_seed(seed)) if shuffle
+               else SequentialSampler(dataset))
+    # batch_size=None hands each list of indices straight to TensorDataset.__getitem__.
+    return DataLoader(dataset, sampler=BatchSampler(sampler, batch_size, drop_last=False), batch_size=None)
+
+
+def mnist_loaders(root: str | os.PathLike = "data", *, batch_size: int = 256, val_size: int = 0,
+                  train_limit: int | None = None, seed: int = 0) -> dict[str, DataLoader]:
+    """Loaders for MNIST: "train" (shuffled), "test", and "val" when ``val_size`` > 0.
+
+    The validation set is a seeded random slice of the training images, removed from "train".
+
+    Example:
+        >>> loaders = mnist_loaders(val_size=5000)  # doctest: +SKIP
+        >>> sorted(loaders), len(loaders["val"].dataset)  # doctest: +SKIP
+        (['test', 'train', 'val'], 5000)
+    """
+    train = load_mnist(root, train=True, limit=train_limit)
+    test = load_mnist(root, train=False)
+    n = len(train)
+    if isinstance(val_size, bool) or not isinstance(val_size, int) or not 0 <= val_size < n:
+        raise ValueError(f"`val_size` must be an int in [0, {n}); got {val_size!r}.")
+    loaders = {"test": make_loader(test, batch_size)}
+    if val_size:
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+        val_idx, train_idx = order[:val_size], order[val_size:]
+        loaders["val"] = make_loader(TensorDataset(*(t[val_idx] for t in train.tensors)), batch_size)
+        train = TensorDataset(*(t[train_idx] for t in train.tensors))
+    loaders["train"] = make_loader(train, batch_size, shuffle=True, seed=seed)
+    return loaders
+
+
+def make_classification_data(n_samples: int = 1000, n_features: int = 20, n_classes: int = 2, *,
+                             weights: list[float] | None = None, n_informative: int = 5,
+                             class_sep: float = 1.0, flip_y: float = 0.0, seed: int = 0) -> TensorDataset:
+    """A seeded synthetic classification set: features (N, F) float32, labels (N,) int64.
+
+    ``weights`` sets class proportions (e.g. ``[0.95, 0.05]`` for an imbalanced set).
+
+    Example:
+        >>> ds = make_classification_data(100, weights=[0.9, 0.1])
+        >>> ds.tensors[0].shape, int(ds.tensors[1].sum())
+        (torch.Size([100, 20]), 10)
+    """
+    from sklearn.datasets import make_classification
+
+    check_positive_int(n_samples, "n_samples")
+    x, y = make_classification(n_samples=n_samples, n_features=n_features, n_informative=n_informative,
+                               n_redundant=0, n_classes=n_classes, weights=weights, class_sep=class_sep,
+                               flip_y=flip_y, random_state=seed)
+    return TensorDataset(torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.int64)))
+
+
+def make_regression_data(n_samples: int = 100, n_features: int = 10, *, noise: float = 10.0,
+                         seed: int = 0) -> TensorDataset:
+    """A seeded synthetic linear regression set: features (N, F) and targets (N, 1), float32.
+
+    Example:
+        >>> make_regression_data(50).tensors[1].shape
+        torch.Size([50, 1])
+    """
+    from sklearn.datasets import make_regression
+
+    check_positive_int(n_samples, "n_samples")
+    x, y = make_regression(n_samples=n_samples, n_features=n_features, noise=noise, random_state=seed)
+    return TensorDataset(torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.float32))[:, None])

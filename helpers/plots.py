@@ -1,0 +1,80 @@
+"""Plots. Every function takes an optional ``ax`` (or ``axes``) and returns what it drew on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+import torch
+
+from helpers.metrics import normalize_confusion_matrix
+
+
+def plot_confusion_matrix(cm: torch.Tensor, class_names: Sequence[str] | None = None, *,
+                          normalize: str | None = None, ax: plt.Axes | None = None, cmap: str = "Blues",
+                          title: str | None = None) -> plt.Axes:
+    """Heatmap of a confusion matrix, true class down the rows and predicted class across.
+
+    Args:
+        cm: (C, C) counts.
+        class_names: tick labels; class indices when None.
+        normalize: None (counts), "true" (each row sums to 1: recall view) or "pred" (each column:
+            precision view), or "all".
+        ax: axes to draw on; a new figure when None.
+
+    Example:
+        >>> ax = plot_confusion_matrix(torch.tensor([[5, 1], [2, 2]]), ["cat", "dog"])
+        >>> ax.get_xlabel()
+        'Predicted label'
+    """
+    cm = torch.as_tensor(cm)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ValueError(f"`cm` must be a square (C, C) matrix; got shape {tuple(cm.shape)}.")
+    names = [str(c) for c in range(cm.shape[0])] if class_names is None else list(class_names)
+    if len(names) != cm.shape[0]:
+        raise ValueError(f"`class_names` must have {cm.shape[0]} entries; got {len(names)}.")
+    values = cm.numpy() if normalize is None else normalize_confusion_matrix(cm, normalize).numpy()
+    if ax is None:
+        size = max(4.0, 0.55 * cm.shape[0] + 2)
+        _, ax = plt.subplots(figsize=(size + 1, size))
+    sns.heatmap(values, annot=True, fmt="d" if normalize is None else ".2f", cmap=cmap, square=True,
+                xticklabels=names, yticklabels=names, cbar=True, ax=ax,
+                annot_kws={"fontsize": 8 if cm.shape[0] > 5 else 11})
+    ax.set_xlabel("Predicted label")
+    ax.set_ylabel("True label")
+    ax.set_title(title or {None: "Confusion matrix (counts)", "true": "Row-normalised (recall view)",
+                           "pred": "Column-normalised (precision view)", "all": "Share of all samples"}[normalize])
+    return ax
+
+
+def plot_learning_curves(history, *, axes: Sequence[plt.Axes] | None = None,
+                         best_epoch: int | None = None) -> np.ndarray:
+    """Training vs validation loss (left) and validation accuracy (right) per epoch.
+
+    Args:
+        history: a ``helpers.training.History``.
+        axes: two axes to draw on; a new 1x2 figure when None.
+        best_epoch: 1-based epoch to mark with a vertical line (e.g. early stopping's best).
+
+    Example:
+        >>> from helpers.training import History
+        >>> h = History(train_loss=[1.0, 0.5], val_loss=[1.1, 0.7], val_accuracy=[0.6, 0.8], lr=[0.1] * 2)
+        >>> plot_learning_curves(h).shape
+        (2,)
+    """
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    axes = np.asarray(axes)
+    epochs = np.arange(1, history.epochs + 1)
+    axes[0].plot(epochs, history.train_loss, marker="o", ms=3, label="train loss")
+    axes[0].plot(epochs, history.val_loss, marker="o", ms=3, label="validation loss")
+    axes[0].set(xlabel="epoch", ylabel="loss", title="Loss")
+    axes[1].plot(epochs, history.val_accuracy, marker="o", ms=3, color="C2", label="validation accuracy")
+    axes[1].set(xlabel="epoch", ylabel="accuracy", title="Validation accuracy")
+    for ax in axes:
+        if best_epoch is not None:
+            ax.axvline(best_epoch, color="grey", ls="--", label=f"best epoch ({best_epoch})")
+        ax.legend()
+    return axes

@@ -1,0 +1,134 @@
+"""A plain epoch loop that records what the lessons look at, epoch by epoch."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from helpers.evaluate import evaluate
+
+
+@dataclass
+class History:
+    """Per-epoch records of one training run (index i = epoch i + 1).
+
+    Attributes:
+        train_loss: mean training loss over the epoch's samples (as the weights moved).
+        val_loss: validation loss after the epoch (NaN when there is no validation loader).
+        val_accuracy: validation accuracy after the epoch (NaN for regression or no validation).
+        lr: the learning rate the epoch ran with.
+        grad_norm: mean total gradient L2 norm over the epoch's steps, before any clipping.
+        stop_reason: why training ended before ``epochs``, else None.
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    grad_norm: list[float] = field(default_factory=list)
+    stop_reason: str | None = None
+
+    @property
+    def epochs(self) -> int:
+        """Number of epochs completed."""
+        return len(self.train_loss)
+
+    def to_frame(self):
+        """The records as a pandas DataFrame indexed by epoch (1-based)."""
+        import pandas as pd
+
+        frame = pd.DataFrame({"train_loss": self.train_loss, "val_loss": self.val_loss,
+                              "val_accuracy": self.val_accuracy, "lr": self.lr, "grad_norm": self.grad_norm})
+        frame.index = pd.RangeIndex(1, self.epochs + 1, name="epoch")
+        return frame
+
+
+def _check_fit_args(model, train_loader, val_loader, optimizer, loss_fn, epochs, clip_grad_norm) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"`model` must be a torch.nn.Module; got {type(model).__name__}.")
+    for name, loader in (("train_loader", train_loader), ("val_loader", val_loader)):
+        if loader is not None and not isinstance(loader, DataLoader):
+            raise TypeError(f"`{name}` must be a DataLoader; got {type(loader).__name__}.")
+    if train_loader is None:
+        raise TypeError("`train_loader` must be a DataLoader; got None.")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"`optimizer` must be a torch.optim.Optimizer; got {type(optimizer).__name__}.")
+    if not callable(loss_fn):
+        raise TypeError(f"`loss_fn` must be callable, e.g. nn.CrossEntropyLoss(); got {type(loss_fn).__name__}.")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"`epochs` must be a positive int; got {epochs!r}.")
+    if clip_grad_norm is not None and not (isinstance(clip_grad_norm, (int, float)) and clip_grad_norm > 0):
+        raise ValueError(f"`clip_grad_norm` must be a positive number or None; got {clip_grad_norm!r}.")
+
+
+def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, loss_fn,
+                    device: torch.device, clip_grad_norm: float | None = None) -> tuple[float, float]:
+    """One pass over ``loader``; returns (mean loss over samples, mean total gradient norm)."""
+    model.train()
+    loss_sum, grad_norm_sum, samples, steps = 0.0, 0.0, 0, 0
+    for inputs, target in loader:
+        inputs, target = inputs.to(device), target.to(device)
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), target)
+        loss.backward()
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        grad_norm = torch.nn.utils.get_total_norm(grads) if grads else torch.tensor(0.0)
+        if clip_grad_norm is not None:
+            torch.nn.utils.clip_grads_with_norm_(model.parameters(), clip_grad_norm, grad_norm)
+        optimizer.step()
+        loss_sum += loss.item() * len(target)
+        grad_norm_sum += float(grad_norm)
+        samples += len(target)
+        steps += 1
+    return loss_sum / max(samples, 1), grad_norm_sum / max(steps, 1)
+
+
+def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | None,
+        optimizer: torch.optim.Optimizer, loss_fn, epochs: int, *,
+        scheduler=None, clip_grad_norm: float | None = None, device: torch.device | str | None = None,
+        progress: bool = False) -> History:
+    """Train for up to ``epochs`` epochs, validating after each; return the :class:`History`.
+
+    Args:
+        model, train_loader, val_loader, optimizer, loss_fn: the usual pieces; ``val_loader`` may be None.
+        epochs: maximum number of epochs.
+        scheduler: stepped once per epoch (``ReduceLROnPlateau`` is given the validation loss).
+        clip_grad_norm: clip the total gradient norm to this value before each step.
+        device: where to train; defaults to where the model's parameters are.
+        progress: show a tqdm bar over epochs.
+
+    Training stops early, with ``History.stop_reason`` set, when the training loss is not finite.
+
+    Example:
+        >>> from helpers.data import make_classification_data, make_loader
+        >>> loader = make_loader(make_classification_data(64, n_features=4), 16)
+        >>> model = nn.Linear(4, 2)
+        >>> h = fit(model, loader, loader, torch.optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(), 2)
+        >>> h.epochs, len(h.val_loss)
+        (2, 2)
+    """
+    _check_fit_args(model, train_loader, val_loader, optimizer, loss_fn, epochs, clip_grad_norm)
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    history = History()
+    for _ in tqdm(range(epochs), desc="epochs", disable=not progress):
+        history.lr.append(optimizer.param_groups[0]["lr"])
+        train_loss, grad_norm = train_one_epoch(model, train_loader, optimizer, loss_fn, device, clip_grad_norm)
+        history.train_loss.append(train_loss)
+        history.grad_norm.append(grad_norm)
+        scores = evaluate(model, val_loader, loss_fn, device) if val_loader is not None else {}
+        history.val_loss.append(scores.get("loss", math.nan))
+        history.val_accuracy.append(scores.get("accuracy", math.nan))
+        if not math.isfinite(train_loss):
+            history.stop_reason = f"training loss became {train_loss} in epoch {history.epochs}"
+            break
+        if scheduler is not None:
+            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                scheduler.step(history.val_loss[-1])
+            else:
+                scheduler.step()
+    return history
