@@ -18,7 +18,13 @@ from typing import Literal
 import pandas as pd
 import torch
 
-from helpers._validation import as_tensor, check_labels, check_positive_int, check_zero_division, to_labels
+from helpers._validation import (
+    as_tensor,
+    check_positive_int,
+    check_zero_division,
+    labels_from_preds_with_max,
+    labels_with_max,
+)
 
 Average = Literal["binary", "micro", "macro", "weighted"] | None
 _AVERAGES = ("binary", "micro", "macro", "weighted", None)
@@ -28,15 +34,28 @@ _NORMALIZE = ("true", "pred", "all", None)
 # ---------------------------------------------------------------- counting
 
 
+_CHUNK = 1 << 20  # samples per counting step: small enough for its index buffer to stay in cache
+
+
 def _bincount_matrix(preds: torch.Tensor, target: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """The one counting step: ``bincount(target * C + preds)`` reshaped to (C, C)."""
-    flat = target * num_classes + preds  # (N,)
-    return torch.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+    """The one counting step: ``bincount(target * C + preds)`` reshaped to (C, C).
+
+    Done in chunks through one reused buffer: allocating a fresh (N,) index tensor costs more
+    than the counting itself for tens of millions of samples.
+    """
+    n, bins = target.numel(), num_classes * num_classes
+    counts = torch.zeros(bins, dtype=torch.int64)
+    buffer = torch.empty(min(n, _CHUNK), dtype=torch.int64)
+    for start in range(0, n, _CHUNK):
+        stop = min(start + _CHUNK, n)
+        flat = torch.add(preds[start:stop], target[start:stop], alpha=num_classes, out=buffer[: stop - start])
+        counts += torch.bincount(flat, minlength=bins)
+    return counts.reshape(num_classes, num_classes)
 
 
 def _prepare(preds, target, num_classes: int | None) -> tuple[torch.Tensor, torch.Tensor, int]:
-    preds = to_labels(preds, "preds")
-    target = check_labels(as_tensor(target, "target"), "target")
+    preds, preds_max = labels_from_preds_with_max(preds, "preds")
+    target, target_max = labels_with_max(as_tensor(target, "target"), "target")
     if preds.shape != target.shape:
         raise ValueError(
             f"`preds` and `target` must describe the same samples; got {preds.numel()} predictions "
@@ -44,7 +63,7 @@ def _prepare(preds, target, num_classes: int | None) -> tuple[torch.Tensor, torc
         )
     if preds.numel() == 0:
         raise ValueError("`preds` and `target` are empty; at least one sample is needed.")
-    largest = int(torch.maximum(preds.max(), target.max()))
+    largest = max(preds_max, target_max)
     if num_classes is None:
         num_classes = largest + 1
     else:
@@ -481,6 +500,8 @@ def r2_score(preds, target) -> float:
         0.6428571428571428
     """
     preds, target = _regression_inputs(preds, target)
+    if preds.shape[0] < 2:
+        raise ValueError(f"r2_score needs at least two samples to measure the target's variance; got {preds.shape[0]}.")
     ss_res = ((target - preds) ** 2).sum(dim=0)
     ss_tot = ((target - target.mean(dim=0)) ** 2).sum(dim=0)
     score = torch.where(ss_tot > 0, 1 - ss_res / torch.where(ss_tot > 0, ss_tot, 1.0),
