@@ -346,7 +346,7 @@ def classification_report(preds, target, *, num_classes: int | None = None,
     The same numbers as ``sklearn.metrics.classification_report(..., output_dict=True)``.
 
     Example:
-        >>> classification_report(torch.tensor([0, 1, 1]), torch.tensor([0, 0, 1])).loc["macro avg", "recall"]
+        >>> classification_report(torch.tensor([0, 1, 1]), torch.tensor([0, 0, 1])).loc["macro avg", "recall"].item()
         0.75
     """
     given = num_classes is not None
@@ -497,7 +497,7 @@ def r2_score(preds, target) -> float:
 
     Example:
         >>> r2_score(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 2.0, 4.0]))
-        0.6428571428571428
+        0.7857142857142857
     """
     preds, target = _regression_inputs(preds, target)
     if preds.shape[0] < 2:
