@@ -10,7 +10,7 @@ from helpers.data import (
     make_regression_data,
     mnist_loaders,
 )
-from helpers.evaluate import Predictions, evaluate, predict
+from helpers.evaluate import Predictions, autograd_saved_bytes, evaluate, predict
 from helpers.metrics import (
     PRFS,
     BootstrapCI,

@@ -4,7 +4,8 @@ MNIST arrives in ``<root>/MNIST/raw`` in one of two ways, tried in order:
 
 1. from the folder named by the ``MNIST_MIRROR`` environment variable (the four ``.gz`` files),
    decompressed to a temporary name, checked against its SHA-256 and only then renamed into place;
-2. from the internet, by torchvision's own downloader.
+2. from the internet, by torchvision's own downloader, into a temporary folder beside ``raw``; the
+   files are checked against their SHA-256 and only then renamed into place.
 
 The whole split is then kept in memory as one normalised ``TensorDataset``: indexing a batch of
 indices at once (see :func:`make_loader`) makes an MLP epoch over 60,000 images take about a second.
@@ -16,16 +17,18 @@ import contextlib
 import gzip
 import hashlib
 import io
+import math
 import os
 import shutil
 import tempfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
 
-from helpers._validation import check_positive_int
+from helpers._validation import check_bool, check_positive_int, check_seed
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 # SHA-256 of the decompressed IDX files (the dataset's bytes, whichever mirror they came from).
@@ -64,17 +67,28 @@ def _missing_files(root: str | os.PathLike) -> list[str]:
 def _place_from_mirror(mirror: Path, raw: Path, names: list[str]) -> None:
     """Decompress each file to a temporary name, verify it, then rename it into place."""
     if not mirror.is_dir():
-        raise FileNotFoundError(f"MNIST_MIRROR points to {str(mirror)!r}, which is not a folder.")
+        raise FileNotFoundError(
+            f"the MNIST mirror {str(mirror)!r} (from MNIST_MIRROR or `mirror`) is not a folder; it must be "
+            "a folder holding the four MNIST .gz files."
+        )
+    absent = [f"{name}.gz" for name in names if not (mirror / f"{name}.gz").is_file()]
+    if absent:  # checked before anything is written
+        raise FileNotFoundError(
+            f"the MNIST mirror {str(mirror)!r} has no {', '.join(absent)}; it needs the four MNIST .gz files."
+        )
     raw.mkdir(parents=True, exist_ok=True)
     for name in names:
         source = mirror / f"{name}.gz"
-        if not source.is_file():
-            raise FileNotFoundError(f"the MNIST mirror {str(mirror)!r} has no {name}.gz; it needs the four MNIST .gz files.")
         fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=raw)
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as out, gzip.open(source, "rb") as src:
-                shutil.copyfileobj(src, out, length=1 << 20)
+                try:
+                    shutil.copyfileobj(src, out, length=1 << 20)
+                except (gzip.BadGzipFile, EOFError, zlib.error) as exc:  # not gzip, truncated, or damaged
+                    raise MNISTChecksumError(
+                        f"{source} is not a readable gzip file ({exc}). Replace the mirror's copy."
+                    ) from None
             actual = _sha256(tmp)
             if actual != MNIST_SHA256[name]:
                 raise MNISTChecksumError(
@@ -94,9 +108,18 @@ def ensure_mnist(root: str | os.PathLike = "data", mirror: str | os.PathLike | N
         root: the data folder.
         mirror: a folder holding the four ``.gz`` files; defaults to ``$MNIST_MIRROR``.
 
+    Returns:
+        The folder ``<root>/MNIST/raw``.
+
     Raises:
-        MNISTChecksumError: a mirror file is not the real MNIST (nothing is left behind).
+        FileNotFoundError: the mirror is not a folder, or lacks one of the four ``.gz`` files.
+        MNISTChecksumError: a mirror or downloaded file is not the real MNIST (it is not kept, and no
+            partial or temporary file is left behind).
         MNISTUnavailableError: no files, no mirror and no network.
+
+    Example:
+        >>> ensure_mnist("data").name  # doctest: +SKIP
+        'raw'
     """
     raw = _raw_folder(root)
     missing = _missing_files(root)
@@ -106,25 +129,38 @@ def ensure_mnist(root: str | os.PathLike = "data", mirror: str | os.PathLike | N
     if mirror is not None:
         _place_from_mirror(Path(mirror), raw, missing)
         return raw
+    _download(raw, missing)
+    return raw
+
+
+def _download(raw: Path, names: list[str]) -> None:
+    """Let torchvision download into a temporary folder beside ``raw``; verify; rename ``names`` into place."""
     from torchvision.datasets import MNIST  # imported here: torchvision takes seconds to import
 
-    chatter = io.StringIO()  # torchvision prints each attempt; we raise one message instead
-    try:
-        with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
-            MNIST(str(root), train=True, download=True)
-    except (OSError, RuntimeError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise MNISTUnavailableError(
-            f"MNIST is not in {raw} and could not be downloaded ({first_line}). "
-            "Either connect to the internet, or set MNIST_MIRROR to a folder holding "
-            "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and "
-            "t10k-labels-idx1-ubyte.gz (e.g. `export MNIST_MIRROR=../shared/data/mnist`)."
-        ) from None
-    for name in MNIST_SHA256:
-        if _sha256(raw / name) != MNIST_SHA256[name]:
-            (raw / name).unlink()
-            raise MNISTChecksumError(f"the downloaded {name} does not match MNIST's SHA-256; removed it, try again.")
-    return raw
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".download-", dir=raw.parent) as tmp:  # removed on any failure
+        chatter = io.StringIO()  # torchvision prints each attempt; we raise one message instead
+        try:
+            with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
+                MNIST(tmp, train=True, download=True)
+        except Exception as exc:  # any downloader failure (URLError, RuntimeError, ...) means the same here
+            lines = str(exc).strip().splitlines()
+            reason = lines[0].rstrip(":") if lines else type(exc).__name__
+            raise MNISTUnavailableError(
+                f"MNIST is not in {raw} and could not be downloaded ({reason}). "
+                "Either connect to the internet, or set MNIST_MIRROR to a folder holding "
+                "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and "
+                "t10k-labels-idx1-ubyte.gz (e.g. `export MNIST_MIRROR=../shared/data/mnist`)."
+            ) from None
+        fetched = Path(tmp) / "MNIST" / "raw"
+        for name in names:
+            if _sha256(fetched / name) != MNIST_SHA256[name]:
+                raise MNISTChecksumError(
+                    f"the downloaded {name} does not have MNIST's SHA-256; nothing was kept, try again."
+                )
+        raw.mkdir(exist_ok=True)
+        for name in names:
+            os.replace(fetched / name, raw / name)
 
 
 def load_mnist(root: str | os.PathLike = "data", train: bool = True, *, normalize: bool = True,
@@ -143,8 +179,8 @@ def load_mnist(root: str | os.PathLike = "data", train: bool = True, *, normaliz
         >>> test.tensors[0].shape, test.tensors[1][:3].tolist()  # doctest: +SKIP
         (torch.Size([10000, 1, 28, 28]), [7, 2, 1])
     """
-    if not isinstance(train, bool):
-        raise TypeError(f"`train` must be True or False; got {train!r}.")
+    check_bool(train, "train")
+    check_bool(normalize, "normalize")
     if limit is not None:
         check_positive_int(limit, "limit")
     ensure_mnist(root, mirror)
@@ -162,7 +198,17 @@ def make_loader(dataset: TensorDataset, batch_size: int = 256, *, shuffle: bool 
     """A DataLoader that indexes the tensors once per batch instead of once per sample.
 
     Shuffling uses its own seeded generator, so the batch order is reproducible and does not
-    consume the global random state.
+    consume the global random state; each pass over the loader draws a new order from it.
+
+    Args:
+        dataset: an in-memory dataset.
+        batch_size: samples per batch (the last batch may be smaller).
+        shuffle: a new random order on every pass.
+        seed: seeds the shuffling generator (an int in [0, 2**32 - 1]).
+
+    Raises:
+        TypeError: ``dataset`` is not a TensorDataset, or ``shuffle`` not a bool.
+        ValueError: an empty ``dataset``, or a bad ``batch_size`` or ``seed``.
 
     Example:
         >>> ds = TensorDataset(torch.arange(10.0)[:, None], torch.arange(10))
@@ -171,11 +217,17 @@ def make_loader(dataset: TensorDataset, batch_size: int = 256, *, shuffle: bool 
     """
     if not isinstance(dataset, TensorDataset):
         raise TypeError(f"`dataset` must be a TensorDataset; got {type(dataset).__name__}.")
+    if len(dataset) == 0:
+        raise ValueError("`dataset` is empty; a loader needs at least one sample.")
     check_positive_int(batch_size, "batch_size")
+    check_bool(shuffle, "shuffle")
+    check_seed(seed)
     sampler = (RandomSampler(dataset, generator=torch.Generator().manual_seed(seed)) if shuffle
                else SequentialSampler(dataset))
-    # batch_size=None hands each list of indices straight to TensorDataset.__getitem__.
-    return DataLoader(dataset, sampler=BatchSampler(sampler, batch_size, drop_last=False), batch_size=None)
+    # batch_size=None hands each list of indices straight to TensorDataset.__getitem__. The loader's own
+    # generator matters too: without one, every pass draws a worker base seed from the global RNG.
+    return DataLoader(dataset, sampler=BatchSampler(sampler, batch_size, drop_last=False), batch_size=None,
+                      generator=torch.Generator().manual_seed(seed))
 
 
 def mnist_loaders(root: str | os.PathLike = "data", *, batch_size: int = 256, val_size: int = 0,
@@ -184,16 +236,27 @@ def mnist_loaders(root: str | os.PathLike = "data", *, batch_size: int = 256, va
 
     The validation set is a seeded random slice of the training images, removed from "train".
 
+    Args:
+        root: data folder (see :func:`load_mnist`).
+        batch_size: samples per batch.
+        val_size: training images held out as "val" (0 for none).
+        train_limit: keep only the first ``train_limit`` training images before the split.
+        seed: seeds the split and the shuffling of "train".
+
     Example:
         >>> loaders = mnist_loaders(val_size=5000)  # doctest: +SKIP
         >>> sorted(loaders), len(loaders["val"].dataset)  # doctest: +SKIP
         (['test', 'train', 'val'], 5000)
     """
+    check_positive_int(batch_size, "batch_size")
+    check_seed(seed)
+    if isinstance(val_size, bool) or not isinstance(val_size, int) or val_size < 0:
+        raise ValueError(f"`val_size` must be a non-negative int; got {val_size!r}.")
     train = load_mnist(root, train=True, limit=train_limit)
     test = load_mnist(root, train=False)
     n = len(train)
-    if isinstance(val_size, bool) or not isinstance(val_size, int) or not 0 <= val_size < n:
-        raise ValueError(f"`val_size` must be an int in [0, {n}); got {val_size!r}.")
+    if val_size >= n:
+        raise ValueError(f"`val_size` must be smaller than the {n} training images; got {val_size!r}.")
     loaders = {"test": make_loader(test, batch_size)}
     if val_size:
         order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
@@ -205,11 +268,21 @@ def mnist_loaders(root: str | os.PathLike = "data", *, batch_size: int = 256, va
 
 
 def make_classification_data(n_samples: int = 1000, n_features: int = 20, n_classes: int = 2, *,
-                             weights: list[float] | None = None, n_informative: int = 5,
+                             weights: list[float] | None = None, n_informative: int | None = None,
                              class_sep: float = 1.0, flip_y: float = 0.0, seed: int = 0) -> TensorDataset:
     """A seeded synthetic classification set: features (N, F) float32, labels (N,) int64.
 
-    ``weights`` sets class proportions (e.g. ``[0.95, 0.05]`` for an imbalanced set).
+    Built on scikit-learn's ``make_classification`` (no redundant features).
+
+    Args:
+        n_samples: rows.
+        n_features: columns.
+        n_classes: classes (at least 2); needs ``n_classes * 2 <= 2 ** n_informative``.
+        weights: class proportions (e.g. ``[0.95, 0.05]`` for an imbalanced set).
+        n_informative: features that carry the signal; default ``min(5, n_features)``.
+        class_sep: larger values make the classes easier to separate.
+        flip_y: fraction of labels assigned at random (label noise).
+        seed: the random state.
 
     Example:
         >>> ds = make_classification_data(100, weights=[0.9, 0.1])
@@ -219,6 +292,17 @@ def make_classification_data(n_samples: int = 1000, n_features: int = 20, n_clas
     from sklearn.datasets import make_classification
 
     check_positive_int(n_samples, "n_samples")
+    check_positive_int(n_features, "n_features")
+    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
+        raise ValueError(f"`n_classes` must be an int >= 2; got {n_classes!r}.")
+    if n_informative is None:
+        n_informative = min(5, n_features)
+    if isinstance(n_informative, bool) or not isinstance(n_informative, int) or not 1 <= n_informative <= n_features:
+        raise ValueError(f"`n_informative` must be an int in [1, n_features={n_features}]; got {n_informative!r}.")
+    if 2 * n_classes > 2**n_informative:  # scikit-learn puts two clusters per class on hypercube corners
+        raise ValueError(f"`n_classes`={n_classes} needs `n_informative` >= {math.ceil(math.log2(2 * n_classes))}; "
+                         f"got n_informative={n_informative}.")
+    check_seed(seed)
     x, y = make_classification(n_samples=n_samples, n_features=n_features, n_informative=n_informative,
                                n_redundant=0, n_classes=n_classes, weights=weights, class_sep=class_sep,
                                flip_y=flip_y, random_state=seed)
@@ -236,5 +320,7 @@ def make_regression_data(n_samples: int = 100, n_features: int = 10, *, noise: f
     from sklearn.datasets import make_regression
 
     check_positive_int(n_samples, "n_samples")
+    check_positive_int(n_features, "n_features")
+    check_seed(seed)
     x, y = make_regression(n_samples=n_samples, n_features=n_features, noise=noise, random_state=seed)
     return TensorDataset(torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.float32))[:, None])

@@ -8,15 +8,20 @@ import random
 import numpy as np
 import torch
 
+from helpers._validation import check_seed
+
 
 def seed_everything(seed: int = 0) -> int:
     """Seed Python, NumPy and PyTorch (CPU and CUDA) and ask PyTorch for deterministic kernels.
 
     Args:
-        seed: a non-negative int.
+        seed: an int in [0, 2**32 - 1] (NumPy accepts no larger seed).
 
     Returns:
         The seed, so a notebook can print what it used.
+
+    Raises:
+        ValueError: ``seed`` is not an int in [0, 2**32 - 1].
 
     Example:
         >>> seed_everything(0)
@@ -24,8 +29,7 @@ def seed_everything(seed: int = 0) -> int:
         >>> a = torch.rand(1); _ = seed_everything(0); bool(torch.rand(1) == a)
         True
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"`seed` must be a non-negative int; got {seed!r}.")
+    check_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device

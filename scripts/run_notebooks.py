@@ -48,10 +48,14 @@ def execute(path: Path, timeout: int):
 
 
 def write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary name in the same folder, then rename: never a half-written file."""
+    # mkstemp makes the file owner-only (0600); keep the mode of the file it replaces, else rw-r--r--.
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -82,6 +86,10 @@ def main() -> int:
     from nbconvert import HTMLExporter
 
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    absent = [str(path) for path in paths if not path.is_file()]
+    if absent:
+        print(f"error: no such notebook: {', '.join(absent)}", file=sys.stderr)
+        return 2
     if not args.in_place:
         args.out.mkdir(parents=True, exist_ok=True)
     rows, failures, total = [], 0, 0.0

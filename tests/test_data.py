@@ -1,0 +1,401 @@
+"""helpers.data: MNIST from a mirror or a download (verified, nothing half-written), loaders, synthetic sets."""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import http.server
+import os
+import shutil
+import struct
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_classification, make_regression
+from torch.utils.data import TensorDataset
+from torchvision.datasets import MNIST
+
+from helpers import data
+from helpers.data import (
+    MNISTChecksumError,
+    MNISTUnavailableError,
+    ensure_mnist,
+    load_mnist,
+    make_classification_data,
+    make_loader,
+    make_regression_data,
+    mnist_loaders,
+)
+
+NAMES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+UNREACHABLE = "http://127.0.0.1:9/"  # the discard port: the connection is refused at once
+
+
+# --------------------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def mirror() -> Path:
+    """The real mirror named by MNIST_MIRROR (CI sets it); the MNIST tests skip without it."""
+    value = os.environ.get("MNIST_MIRROR")
+    if not value:
+        pytest.skip("MNIST_MIRROR is not set: point it at a folder holding the four MNIST .gz files "
+                    "(CI uses ../shared/data/mnist) to run the MNIST tests")
+    path = Path(value).resolve()
+    assert path.is_dir(), f"MNIST_MIRROR={value!r} is not a folder"
+    return path
+
+
+@pytest.fixture(scope="module")
+def mnist_root(mirror, tmp_path_factory) -> Path:
+    """A fresh data folder filled from the mirror through $MNIST_MIRROR (no `mirror` argument)."""
+    root = tmp_path_factory.mktemp("mnist-root")
+    ensure_mnist(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def train_set(mnist_root) -> TensorDataset:
+    return load_mnist(mnist_root, train=True)
+
+
+@pytest.fixture(scope="module")
+def test_set(mnist_root) -> TensorDataset:
+    return load_mnist(mnist_root, train=False)
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """No mirror, and torchvision's downloader pointed at an address that refuses connections."""
+    monkeypatch.delenv("MNIST_MIRROR", raising=False)
+    monkeypatch.setattr(MNIST, "mirrors", [UNREACHABLE])
+
+
+def files_under(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if not p.is_dir())
+
+
+def copy_mirror(mirror: Path, target: Path) -> Path:
+    target.mkdir()
+    for name in NAMES:
+        shutil.copyfile(mirror / f"{name}.gz", target / f"{name}.gz")
+    return target
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+        pass
+
+
+@pytest.fixture
+def serve(monkeypatch):
+    """serve(folder): torchvision downloads MNIST from a local HTTP server over ``folder`` (md5 check off)."""
+    servers = []
+
+    def start(folder: Path) -> None:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=folder))
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(server)
+        monkeypatch.delenv("MNIST_MIRROR", raising=False)
+        monkeypatch.setattr(MNIST, "mirrors", [f"http://127.0.0.1:{server.server_address[1]}/"])
+        # the mirror's .gz bytes differ from torchvision's copies (same data): let our SHA-256 judge instead
+        monkeypatch.setattr(MNIST, "resources", [(f"{name}.gz", None) for name in NAMES])
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def idx_bytes(type_code: int, shape: tuple[int, ...], values: bytes) -> bytes:
+    """A file in MNIST's IDX format (big-endian header: 0, 0, type, ndim, then each dimension)."""
+    return struct.pack(">BBBB", 0, 0, type_code, len(shape)) + struct.pack(f">{len(shape)}I", *shape) + values
+
+
+# --------------------------------------------------------------------------------------------- MNIST on disk
+
+
+def test_mirror_places_the_four_verified_files_and_nothing_else(mirror, mnist_root):
+    raw = mnist_root / "MNIST" / "raw"
+    assert files_under(mnist_root) == sorted(f"MNIST/raw/{name}" for name in NAMES)
+    sums = mirror / "SHA256SUMS"  # the mirror's own list where it has one (CI's does)
+    expected = dict(line.split()[::-1] for line in sums.read_text().splitlines()) if sums.is_file() else data.MNIST_SHA256
+    for name in NAMES:
+        assert hashlib.sha256((raw / name).read_bytes()).hexdigest() == expected[name]
+        assert (raw / name).stat().st_mode & 0o444 == 0o444  # readable by all, not only the owner
+
+
+def test_files_already_in_place_need_neither_mirror_nor_network(mnist_root, offline):
+    assert ensure_mnist(mnist_root) == mnist_root / "MNIST" / "raw"
+
+
+def test_mnist_labels_and_class_counts_are_the_published_ones(train_set, test_set):
+    train_labels, test_labels = train_set.tensors[1], test_set.tensors[1]
+    assert train_labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert test_labels[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert torch.bincount(train_labels).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert torch.bincount(test_labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_mnist_shapes_dtypes_and_normalisation(train_set, test_set):
+    images, labels = train_set.tensors
+    assert images.shape == (60000, 1, 28, 28) and images.dtype == torch.float32
+    assert labels.shape == (60000,) and labels.dtype == torch.int64
+    assert test_set.tensors[0].shape == (10000, 1, 28, 28) and test_set.tensors[1].shape == (10000,)
+    # normalised with the training set's mean and std: about 0 and 1 there, close on the test set
+    assert abs(float(images.mean())) < 1e-3 and abs(float(images.std()) - 1) < 1e-3
+    assert abs(float(test_set.tensors[0].mean())) < 0.02 and abs(float(test_set.tensors[0].std()) - 1) < 0.02
+
+
+def test_unnormalised_pixels_lie_in_unit_interval_and_limit_keeps_the_first(mnist_root, test_set):
+    pixels, labels = load_mnist(mnist_root, train=False, normalize=False, limit=100).tensors
+    assert pixels.shape == (100, 1, 28, 28)
+    assert float(pixels.min()) == 0.0 and float(pixels.max()) == 1.0
+    assert torch.allclose((pixels - data.MNIST_MEAN) / data.MNIST_STD, test_set.tensors[0][:100], atol=1e-6)
+    assert torch.equal(labels, test_set.tensors[1][:100])
+
+
+@pytest.mark.parametrize("corrupted, replacement", [
+    ("train-images-idx3-ubyte", "junk"),      # the first file: nothing at all may be placed
+    ("t10k-labels-idx1-ubyte", "one_label"),  # the last: the three good ones stay, it does not
+])
+def test_corrupted_mirror_is_refused_and_leaves_nothing_behind(mirror, tmp_path, corrupted, replacement):
+    bad = copy_mirror(mirror, tmp_path / "mirror")
+    if replacement == "junk":
+        payload = b"\x00" * 4096
+    else:  # the real file with one label changed: same size, valid gzip, wrong bytes
+        with gzip.open(mirror / f"{corrupted}.gz", "rb") as f:
+            payload = bytearray(f.read())
+        payload[-1] = (payload[-1] + 1) % 10
+    (bad / f"{corrupted}.gz").write_bytes(gzip.compress(bytes(payload)))
+    root = tmp_path / "data"
+    with pytest.raises(MNISTChecksumError, match=f"{corrupted}.gz does not decompress to the real MNIST file"):
+        ensure_mnist(root, mirror=bad)
+    good_before = NAMES[:NAMES.index(corrupted)]
+    assert files_under(root) == sorted(f"MNIST/raw/{name}" for name in good_before)  # no .part, no bad file
+
+
+@pytest.mark.parametrize("damage", ["not_gzip", "truncated"])
+def test_unreadable_gzip_in_mirror_is_refused_and_leaves_nothing_behind(mirror, tmp_path, damage):
+    bad = copy_mirror(mirror, tmp_path / "mirror")
+    target = bad / "train-images-idx3-ubyte.gz"
+    content = target.read_bytes()
+    target.write_bytes(b"plain text, not gzip" if damage == "not_gzip" else content[: len(content) // 2])
+    root = tmp_path / "data"
+    with pytest.raises(MNISTChecksumError, match="train-images-idx3-ubyte.gz is not a readable gzip file"):
+        ensure_mnist(root, mirror=bad)
+    assert files_under(root) == []
+
+
+def test_mirror_missing_a_file_is_refused_before_anything_is_written(mirror, tmp_path):
+    partial = copy_mirror(mirror, tmp_path / "mirror")
+    (partial / "t10k-images-idx3-ubyte.gz").unlink()
+    root = tmp_path / "data"
+    with pytest.raises(FileNotFoundError, match="has no t10k-images-idx3-ubyte.gz; it needs the four MNIST .gz"):
+        ensure_mnist(root, mirror=partial)
+    assert not root.exists()
+
+
+def test_mirror_that_is_not_a_folder_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_MIRROR", str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        load_mnist(tmp_path / "data")
+    assert not (tmp_path / "data").exists()
+
+
+def test_offline_without_mirror_says_both_ways_out(tmp_path, offline):
+    with pytest.raises(MNISTUnavailableError, match="could not be downloaded") as caught:
+        load_mnist(tmp_path, train=False)
+    message = str(caught.value)
+    assert "MNIST_MIRROR" in message and "internet" in message
+    assert files_under(tmp_path) == []  # no partial download, no temporary folder
+
+
+def test_a_download_that_breaks_halfway_leaves_nothing_behind(tmp_path, monkeypatch):
+    def broken_download(self):
+        os.makedirs(self.raw_folder, exist_ok=True)
+        Path(self.raw_folder, "train-images-idx3-ubyte.gz").write_bytes(b"the first bytes")
+        raise ConnectionResetError("connection reset by peer")
+
+    monkeypatch.delenv("MNIST_MIRROR", raising=False)
+    monkeypatch.setattr(MNIST, "download", broken_download)
+    with pytest.raises(MNISTUnavailableError, match=r"\(connection reset by peer\).*MNIST_MIRROR"):
+        ensure_mnist(tmp_path)
+    assert files_under(tmp_path) == []
+
+
+def test_download_is_verified_then_placed(mirror, tmp_path, serve):
+    serve(mirror)
+    raw = ensure_mnist(tmp_path / "data")
+    assert files_under(tmp_path / "data") == sorted(f"MNIST/raw/{name}" for name in NAMES)
+    assert all(hashlib.sha256((raw / name).read_bytes()).hexdigest() == data.MNIST_SHA256[name] for name in NAMES)
+
+
+def test_download_with_wrong_checksum_keeps_nothing(tmp_path, serve):
+    # tiny but well-formed IDX files: torchvision reads them, our SHA-256 check must refuse them
+    fake = tmp_path / "fake-mirror"
+    fake.mkdir()
+    for prefix in ("train", "t10k"):
+        images = idx_bytes(0x08, (2, 28, 28), bytes(2 * 28 * 28))
+        (fake / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(images))
+        (fake / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(0x08, (2,), b"\x01\x02")))
+    serve(fake)
+    with pytest.raises(MNISTChecksumError, match="the downloaded train-images-idx3-ubyte does not have MNIST's SHA-256"):
+        ensure_mnist(tmp_path / "data")
+    assert files_under(tmp_path / "data") == []
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"train": "yes"}, TypeError, "`train` must be True or False; got 'yes'"),
+    ({"normalize": 1}, TypeError, "`normalize` must be True or False; got 1"),
+    ({"limit": 0}, ValueError, "`limit` must be a positive int; got 0"),
+    ({"limit": 2.5}, ValueError, "`limit` must be a positive int; got 2.5"),
+])
+def test_load_mnist_rejects_bad_arguments_before_touching_disk(tmp_path, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        load_mnist(tmp_path, **kwargs)
+    assert files_under(tmp_path) == []
+
+
+# --------------------------------------------------------------------------------------------- loaders
+
+
+def tiny(n: int = 10) -> TensorDataset:
+    return TensorDataset(torch.arange(n, dtype=torch.float32)[:, None], torch.arange(n))
+
+
+def epoch_order(loader) -> list[int]:
+    return [int(i) for _, y in loader for i in y]
+
+
+def test_make_loader_batches_in_order_without_shuffle():
+    batches = list(make_loader(tiny(), batch_size=4))
+    assert [len(y) for _, y in batches] == [4, 4, 2]
+    assert epoch_order(batches) == list(range(10))
+    assert batches[0][0].shape == (4, 1) and torch.equal(batches[0][0][:, 0], torch.arange(4.0))
+
+
+def test_make_loader_shuffle_is_seeded_new_every_epoch_and_leaves_global_rng_alone():
+    loader = make_loader(tiny(50), batch_size=8, shuffle=True, seed=3)
+    state = torch.get_rng_state()
+    first, second = epoch_order(loader), epoch_order(loader)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert sorted(first) == list(range(50)) and sorted(second) == list(range(50))  # each sample once
+    assert first != second  # a new order each epoch
+    again = make_loader(tiny(50), batch_size=8, shuffle=True, seed=3)
+    assert [epoch_order(again), epoch_order(again)] == [first, second]
+    assert epoch_order(make_loader(tiny(50), batch_size=8, shuffle=True, seed=4)) != first
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"dataset": [1, 2, 3]}, TypeError, "`dataset` must be a TensorDataset; got list"),
+    ({"dataset": TensorDataset(torch.zeros(0, 1))}, ValueError, "`dataset` is empty; a loader needs at least one sample"),
+    ({"batch_size": 0}, ValueError, "`batch_size` must be a positive int; got 0"),
+    ({"batch_size": 2.0}, ValueError, "`batch_size` must be a positive int; got 2.0"),
+    ({"batch_size": True}, ValueError, "`batch_size` must be a positive int; got True"),
+    ({"shuffle": "no"}, TypeError, "`shuffle` must be True or False; got 'no'"),
+    ({"seed": -1}, ValueError, r"`seed` must be an int in \[0, 2\*\*32 - 1\]; got -1"),
+    ({"seed": 2**32}, ValueError, r"`seed` must be an int in \[0, 2\*\*32 - 1\]; got 4294967296"),
+    ({"seed": 1.5}, ValueError, r"`seed` must be an int in \[0, 2\*\*32 - 1\]; got 1.5"),
+])
+def test_make_loader_rejects_bad_arguments(kwargs, error, match):
+    arguments = {"dataset": tiny(), "batch_size": 4, "shuffle": True, "seed": 0, **kwargs}
+    with pytest.raises(error, match=match):
+        make_loader(**arguments)
+
+
+def test_mnist_loaders_split_val_from_train_disjointly(mnist_root, train_set):
+    loaders = mnist_loaders(mnist_root, batch_size=100, val_size=200, train_limit=1000, seed=1)
+    assert sorted(loaders) == ["test", "train", "val"]
+    train, val = loaders["train"].dataset, loaders["val"].dataset
+    assert (len(train), len(val), len(loaders["test"].dataset)) == (800, 200, 10000)
+    assert [len(y) for _, y in loaders["val"]] == [100, 100]
+
+    def rows(dataset):
+        return [image.numpy().tobytes() + bytes([int(label)]) for image, label in zip(*dataset.tensors, strict=True)]
+
+    train_rows, val_rows = rows(train), rows(val)
+    assert not set(train_rows) & set(val_rows)
+    assert sorted(train_rows + val_rows) == sorted(rows(TensorDataset(*(t[:1000] for t in train_set.tensors))))
+    same = mnist_loaders(mnist_root, batch_size=100, val_size=200, train_limit=1000, seed=1)["val"].dataset
+    other = mnist_loaders(mnist_root, batch_size=100, val_size=200, train_limit=1000, seed=2)["val"].dataset
+    assert torch.equal(same.tensors[1], val.tensors[1]) and torch.equal(same.tensors[0], val.tensors[0])
+    assert not torch.equal(other.tensors[0], val.tensors[0])
+    assert "val" not in mnist_loaders(mnist_root, train_limit=10)
+
+
+def test_mnist_loaders_val_size_must_leave_training_images(mnist_root):
+    with pytest.raises(ValueError, match="`val_size` must be smaller than the 100 training images; got 100"):
+        mnist_loaders(mnist_root, val_size=100, train_limit=100)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"val_size": -1}, "`val_size` must be a non-negative int; got -1"),
+    ({"val_size": 0.1}, "`val_size` must be a non-negative int; got 0.1"),
+    ({"val_size": True}, "`val_size` must be a non-negative int; got True"),
+    ({"batch_size": 0}, "`batch_size` must be a positive int; got 0"),
+    ({"seed": -5}, r"`seed` must be an int in \[0, 2\*\*32 - 1\]; got -5"),
+])
+def test_mnist_loaders_rejects_bad_arguments_before_loading(tmp_path, offline, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        mnist_loaders(tmp_path, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------- synthetic
+
+
+def test_make_classification_data_is_scikit_learns_set_seeded():
+    ds = make_classification_data(200, n_features=6, n_classes=3, weights=[0.5, 0.3, 0.2], seed=7)
+    x, y = make_classification(n_samples=200, n_features=6, n_informative=5, n_redundant=0, n_classes=3,
+                               weights=[0.5, 0.3, 0.2], flip_y=0.0, random_state=7)
+    assert ds.tensors[0].dtype == torch.float32 and ds.tensors[1].dtype == torch.int64
+    np.testing.assert_array_equal(ds.tensors[0].numpy(), x.astype(np.float32))
+    np.testing.assert_array_equal(ds.tensors[1].numpy(), y)
+    again = make_classification_data(200, n_features=6, n_classes=3, weights=[0.5, 0.3, 0.2], seed=7)
+    assert all(torch.equal(a, b) for a, b in zip(ds.tensors, again.tensors, strict=True))
+    other = make_classification_data(200, n_features=6, n_classes=3, weights=[0.5, 0.3, 0.2], seed=8)
+    assert not torch.equal(ds.tensors[0], other.tensors[0])
+
+
+def test_make_classification_data_with_fewer_features_than_the_default_informative():
+    x, y = make_classification_data(64, n_features=4).tensors
+    assert x.shape == (64, 4) and set(y.tolist()) == {0, 1}
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"n_samples": 0}, "`n_samples` must be a positive int; got 0"),
+    ({"n_features": 0}, "`n_features` must be a positive int; got 0"),
+    ({"n_classes": 1}, "`n_classes` must be an int >= 2; got 1"),
+    ({"n_classes": 2.0}, "`n_classes` must be an int >= 2; got 2.0"),
+    ({"n_informative": 0}, r"`n_informative` must be an int in \[1, n_features=20\]; got 0"),
+    ({"n_informative": 21}, r"`n_informative` must be an int in \[1, n_features=20\]; got 21"),
+    ({"n_classes": 10, "n_features": 4}, "`n_classes`=10 needs `n_informative` >= 5; got n_informative=4"),
+    ({"seed": None}, r"`seed` must be an int in \[0, 2\*\*32 - 1\]; got None"),
+])
+def test_make_classification_data_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_classification_data(**kwargs)
+
+
+def test_make_regression_data_is_scikit_learns_set_seeded():
+    features, target = make_regression_data(30, n_features=3, noise=2.0, seed=5).tensors
+    x, y = make_regression(n_samples=30, n_features=3, noise=2.0, random_state=5)
+    assert features.shape == (30, 3) and target.shape == (30, 1) and target.dtype == torch.float32
+    np.testing.assert_array_equal(features.numpy(), x.astype(np.float32))
+    np.testing.assert_array_equal(target[:, 0].numpy(), y.astype(np.float32))
+    assert torch.equal(make_regression_data(30, n_features=3, noise=2.0, seed=5).tensors[1], target)
+    assert not torch.equal(make_regression_data(30, n_features=3, noise=2.0, seed=6).tensors[1], target)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"n_samples": -3}, "`n_samples` must be a positive int; got -3"),
+    ({"n_features": 0}, "`n_features` must be a positive int; got 0"),
+    ({"seed": 1.0}, r"`seed` must be an int in \[0, 2\*\*32 - 1\]; got 1.0"),
+])
+def test_make_regression_data_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_regression_data(**kwargs)
