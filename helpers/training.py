@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the plain bar: tqdm.auto warns on stderr without ipywidgets
 
 from helpers.evaluate import evaluate
 
