@@ -40,10 +40,15 @@ def execute(path: Path, timeout: int):
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     error = None
-    try:
-        client.execute()
-    except Exception as exc:  # report the notebook's own error and go on with the others
-        error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+    # The kernel process logs start-up chatter to its own stderr; keep it out of the one-line report
+    # and show it only if the notebook fails. Cell output (stderr included) still lands in the notebook.
+    with tempfile.TemporaryFile(mode="w+") as kernel_log:
+        try:
+            client.execute(stderr=kernel_log)
+        except Exception as exc:  # report the notebook's own error and go on with the others
+            error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+            kernel_log.seek(0)
+            sys.stderr.write(kernel_log.read()[-2000:])
     return nb, time.perf_counter() - start, error
 
 
