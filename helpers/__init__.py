@@ -1,5 +1,6 @@
 """Helpers for the PyTorch evaluation and debugging notebooks; every public name is re-exported here."""
 
+from helpers.cv import CVResult, cross_validate
 from helpers.data import (
     MNISTChecksumError,
     MNISTUnavailableError,
@@ -31,6 +32,8 @@ from helpers.metrics import (
     scores_from_confusion_matrix,
 )
 from helpers.models import MLP, DeepPlainNet, LinearRegressor, SmallCNN
-from helpers.plots import plot_confusion_matrix, plot_learning_curves
+from helpers.plots import plot_confusion_matrix, plot_fold_scores, plot_learning_curves
+from helpers.preprocessing import Standardizer, fit_preprocess, fit_standardizer
 from helpers.repro import get_device, seed_everything
+from helpers.splits import split_indices
 from helpers.training import History, fit, train_one_epoch

@@ -78,3 +78,34 @@ def plot_learning_curves(history, *, axes: Sequence[plt.Axes] | None = None,
             ax.axvline(best_epoch, color="grey", ls="--", label=f"best epoch ({best_epoch})")
         ax.legend()
     return axes
+
+
+def plot_fold_scores(groups: dict[str, Sequence[float]], *, ax: plt.Axes | None = None, ylabel: str = "score",
+                     title: str | None = None) -> plt.Axes:
+    """One column of dots per group of scores (folds, splits, repeats), with the group's mean as a bar.
+
+    Args:
+        groups: label -> scores, e.g. ``{"20 hold-out splits": [...], "5-fold CV, 10 repeats": [...]}``.
+        ax: axes to draw on; a new figure when None.
+        ylabel, title: axis label and title.
+
+    Example:
+        >>> ax = plot_fold_scores({"hold-out": [0.7, 0.8, 0.75], "5-fold CV": [0.74, 0.76]})
+        >>> [label.get_text() for label in ax.get_xticklabels()]
+        ['hold-out', '5-fold CV']
+    """
+    if not isinstance(groups, dict) or not groups:
+        raise ValueError(f"`groups` must be a non-empty dict of label -> scores; got {type(groups).__name__}.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(2.2 + 2.6 * len(groups), 3.5))
+    for position, scores in enumerate(groups.values()):
+        values = np.asarray(scores, dtype=np.float64)
+        offsets = np.linspace(-0.18, 0.18, len(values)) if len(values) > 1 else np.zeros(1)  # spread, no randomness
+        ax.scatter(position + offsets, values, s=18, alpha=0.75, color=f"C{position}")
+        ax.hlines(values.mean(), position - 0.3, position + 0.3, color="black", lw=2)
+        ax.annotate(f"mean {values.mean():.3f}\nstd {values.std(ddof=1) if len(values) > 1 else 0:.3f}",
+                    (position + 0.32, values.mean()), va="center", fontsize=8)
+    ax.set_xticks(range(len(groups)), list(groups))
+    ax.set_xlim(-0.5, len(groups) - 0.1)
+    ax.set(ylabel=ylabel, title=title or "")
+    return ax
