@@ -11,11 +11,17 @@ import torch
 from helpers._validation import check_seed
 
 
-def seed_everything(seed: int = 0) -> int:
-    """Seed Python, NumPy and PyTorch (CPU and CUDA) and ask PyTorch for deterministic kernels.
+def seed_everything(seed: int = 0, *, deterministic: bool = False) -> int:
+    """Seed Python, NumPy and PyTorch (CPU and CUDA); optionally ask for deterministic kernels.
+
+    On the CPU, seeding is enough for a rerun with the same thread count to repeat bit for bit.
+    ``deterministic=True`` also makes CUDA pick deterministic kernels (warning where none exists);
+    it is off by default because the switch alone takes seconds (it imports the compiler stack).
 
     Args:
         seed: an int in [0, 2**32 - 1] (NumPy accepts no larger seed).
+        deterministic: call ``torch.use_deterministic_algorithms(True, warn_only=True)`` and set
+            the cuBLAS workspace that CUDA's deterministic matrix products need.
 
     Returns:
         The seed, so a notebook can print what it used.
@@ -30,11 +36,14 @@ def seed_everything(seed: int = 0) -> int:
         True
     """
     check_seed(seed)
+    if not isinstance(deterministic, bool):
+        raise TypeError(f"`deterministic` must be True or False; got {deterministic!r}.")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
     return seed
 
 

@@ -48,9 +48,15 @@ def test_same_seed_same_draws_other_seed_other_draws():
     assert all(a != b for a, b in zip(other, first, strict=True))
 
 
-def test_seed_everything_asks_for_deterministic_kernels_and_cublas_workspace():
+def test_seed_everything_leaves_kernel_choice_alone_by_default():
     torch.use_deterministic_algorithms(False)
     seed_everything(0)
+    assert not torch.are_deterministic_algorithms_enabled()
+
+
+def test_seed_everything_asks_for_deterministic_kernels_and_cublas_workspace():
+    torch.use_deterministic_algorithms(False)
+    seed_everything(0, deterministic=True)
     assert torch.are_deterministic_algorithms_enabled()
     assert torch.is_deterministic_algorithms_warn_only_enabled()  # warn, never crash a notebook
     assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
@@ -58,12 +64,17 @@ def test_seed_everything_asks_for_deterministic_kernels_and_cublas_workspace():
 
 def test_seed_everything_keeps_a_cublas_setting_already_made(monkeypatch):
     monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
-    seed_everything(0)
+    seed_everything(0, deterministic=True)
     assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"
 
 
 def test_the_largest_seed_numpy_accepts_is_accepted():
     assert seed_everything(2**32 - 1) == 2**32 - 1
+
+
+def test_seed_everything_rejects_a_non_bool_deterministic():
+    with pytest.raises(TypeError, match="`deterministic` must be True or False"):
+        seed_everything(0, deterministic="yes")
 
 
 @pytest.mark.parametrize("seed", [-1, 2**32, 1.5, "0", None, True])
