@@ -135,8 +135,22 @@ def _build(make_model: Callable, fold: int, seed: int, seen: set[int]):
     return model, optimizer, rng_state
 
 
-def _run_fold(fold, model, optimizer, rng_state, x, y, train_idx, val_idx, *, loss_fn, epochs, batch_size,
-              preprocess, fit_fn, seed, device) -> dict[str, float]:
+def _run_fold(fold, model, optimizer, rng_state, x, y, train_idx, val_idx, *, num_threads, **settings) -> dict[str, float]:
+    """:func:`_train_and_score` with the caller's torch thread count.
+
+    joblib's workers start with fewer threads, and a float sum split over another number of
+    threads rounds differently; using the parent's count keeps parallel folds bit-identical.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(num_threads)
+    try:
+        return _train_and_score(fold, model, optimizer, rng_state, x, y, train_idx, val_idx, **settings)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _train_and_score(fold, model, optimizer, rng_state, x, y, train_idx, val_idx, *, loss_fn, epochs, batch_size,
+                     preprocess, fit_fn, seed, device) -> dict[str, float]:
     """Fit preprocessing on the training rows, train, and score on the validation rows."""
     with torch.random.fork_rng(devices=[]):
         torch.set_rng_state(rng_state)
@@ -240,7 +254,7 @@ def cross_validate(make_model: Callable[[], tuple[nn.Module, torch.optim.Optimiz
     seen: set[int] = set()
     built = [_build(make_model, fold, seed, seen) for fold in range(len(folds))]
     settings = dict(loss_fn=loss_fn, epochs=epochs, batch_size=batch_size, preprocess=preprocess, fit_fn=fit_fn,
-                    seed=seed, device=device)
+                    seed=seed, device=device, num_threads=torch.get_num_threads())
     jobs = [(fold, *built[fold], x, y, tr, va) for fold, (tr, va) in enumerate(folds)]
     if n_jobs in (None, 1):
         rows = [_run_fold(*job, **settings) for job in jobs]
