@@ -11,6 +11,7 @@ from helpers.data import (
     make_regression_data,
     mnist_loaders,
 )
+from helpers.early_stopping import EarlyStopping
 from helpers.evaluate import Predictions, autograd_saved_bytes, evaluate, predict
 from helpers.metrics import (
     PRFS,
@@ -32,8 +33,22 @@ from helpers.metrics import (
     scores_from_confusion_matrix,
 )
 from helpers.models import MLP, DeepPlainNet, LinearRegressor, SmallCNN
-from helpers.plots import plot_confusion_matrix, plot_fold_scores, plot_learning_curves
+from helpers.plots import plot_confusion_matrix, plot_fold_scores, plot_histogram_series, plot_learning_curves
 from helpers.preprocessing import Standardizer, fit_preprocess, fit_standardizer
 from helpers.repro import get_device, seed_everything
 from helpers.splits import split_indices
+from helpers.tensorboard import (
+    HistogramRecord,
+    HParamsRun,
+    log_confusion_matrix,
+    log_graph,
+    log_histograms,
+    log_hparams,
+    log_scalars,
+    make_writer,
+    read_histograms,
+    read_hparams,
+    read_scalars,
+    read_tags,
+)
 from helpers.training import History, fit, train_one_epoch

@@ -80,6 +80,39 @@ def plot_learning_curves(history, *, axes: Sequence[plt.Axes] | None = None,
     return axes
 
 
+def plot_histogram_series(records: Sequence, *, ax: plt.Axes | None = None, title: str | None = None,
+                          cmap: str = "viridis") -> plt.Axes:
+    """Histograms logged at successive steps, overlaid: early steps light, late steps dark.
+
+    What TensorBoard's HISTOGRAMS tab shows in "overlay" mode, drawn as densities so that steps
+    with different bin widths compare.
+
+    Args:
+        records: ``helpers.tensorboard.HistogramRecord`` items (``step``, ``edges`` (B + 1,),
+            ``counts`` (B,)), e.g. from ``read_histograms(log_dir, "weights/1.weight")``.
+        ax: axes to draw on; a new figure when None.
+
+    Example:
+        >>> from helpers.tensorboard import HistogramRecord
+        >>> rec = HistogramRecord(1, np.array([0.0, 1.0, 2.0]), np.array([3.0, 1.0]))
+        >>> plot_histogram_series([rec]).get_xlabel()
+        'value'
+    """
+    if len(records) == 0:
+        raise ValueError("`records` is empty; pass the list returned by read_histograms().")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    colors = plt.get_cmap(cmap)(np.linspace(0.95, 0.15, len(records)))  # viridis: light yellow -> dark purple
+    for color, record in zip(colors, records, strict=True):
+        edges, counts = np.asarray(record.edges, dtype=float), np.asarray(record.counts, dtype=float)
+        widths = np.diff(edges)
+        density = np.divide(counts, counts.sum() * widths, out=np.zeros_like(counts), where=widths > 0)
+        ax.stairs(density, edges, color=color, label=f"step {record.step}")
+    ax.set(xlabel="value", ylabel="density", title=title or "Histogram per step")
+    ax.legend(fontsize=8)
+    return ax
+
+
 def plot_fold_scores(groups: dict[str, Sequence[float]], *, ax: plt.Axes | None = None, ylabel: str = "score",
                      title: str | None = None) -> plt.Axes:
     """One column of dots per group of scores (folds, splits, repeats), with the group's mean as a bar.

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm  # the plain bar: tqdm.auto warns on stderr without ipywidgets
 
+from helpers.early_stopping import EarlyStopping
 from helpers.evaluate import evaluate
+
+_MONITORS = ("val_loss", "val_accuracy", "train_loss")
 
 
 @dataclass
@@ -66,6 +70,17 @@ def _check_fit_args(model, train_loader, val_loader, optimizer, loss_fn, epochs,
         raise ValueError(f"`clip_grad_norm` must be a positive number or None; got {clip_grad_norm!r}.")
 
 
+def _check_stopping_and_writer(early_stopping, monitor, writer, val_loader) -> None:
+    if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+        raise TypeError(f"`early_stopping` must be a helpers.EarlyStopping or None; got {type(early_stopping).__name__}.")
+    if monitor not in _MONITORS:
+        raise ValueError(f"`monitor` must be one of 'val_loss', 'val_accuracy' or 'train_loss'; got {monitor!r}.")
+    if early_stopping is not None and monitor.startswith("val_") and val_loader is None:
+        raise ValueError(f"`monitor` {monitor!r} needs a `val_loader`; pass one, or monitor='train_loss'.")
+    if writer is not None and not callable(getattr(writer, "add_scalar", None)):
+        raise TypeError(f"`writer` must be a SummaryWriter (see helpers.make_writer) or None; got {type(writer).__name__}.")
+
+
 def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, loss_fn,
                     device: torch.device, clip_grad_norm: float | None = None) -> tuple[float, float]:
     """One pass over ``loader``; returns (mean loss over samples, mean total gradient norm)."""
@@ -91,7 +106,8 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
 def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | None,
         optimizer: torch.optim.Optimizer, loss_fn, epochs: int, *,
         scheduler=None, clip_grad_norm: float | None = None, device: torch.device | str | None = None,
-        progress: bool = False) -> History:
+        progress: bool = False, early_stopping: EarlyStopping | None = None,
+        monitor: Literal["val_loss", "val_accuracy", "train_loss"] = "val_loss", writer=None) -> History:
     """Train for up to ``epochs`` epochs, validating after each; return the :class:`History`.
 
     Args:
@@ -101,8 +117,17 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
         clip_grad_norm: clip the total gradient norm to this value before each step.
         device: where to train; defaults to where the model's parameters are.
         progress: show a tqdm bar over epochs.
+        early_stopping: an :class:`~helpers.early_stopping.EarlyStopping`, reset at the start and stepped
+            after each epoch with the ``monitor`` value; when it fires, training stops and
+            ``History.stop_reason`` says why. With ``restore_best_weights`` the best state is loaded
+            back at the end, whether or not it fired.
+        monitor: the History record the stopper watches; its ``mode`` must match ("max" for
+            "val_accuracy"): fit does not guess it.
+        writer: a ``SummaryWriter`` (see :func:`helpers.tensorboard.make_writer`); each epoch logs
+            ``loss/train``, ``loss/val``, ``accuracy/val``, ``lr`` and ``grad_norm`` at step = epoch,
+            and the writer is flushed at the end.
 
-    Training stops early, with ``History.stop_reason`` set, when the training loss is not finite.
+    Training also stops early, with ``History.stop_reason`` set, when the training loss is not finite.
 
     Example:
         >>> from helpers.data import make_classification_data, make_loader
@@ -113,8 +138,11 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
         (2, 2)
     """
     _check_fit_args(model, train_loader, val_loader, optimizer, loss_fn, epochs, clip_grad_norm)
+    _check_stopping_and_writer(early_stopping, monitor, writer, val_loader)
     device = torch.device(device) if device is not None else next(model.parameters()).device
     history = History()
+    if early_stopping is not None:
+        early_stopping.reset()
     for _ in tqdm(range(epochs), desc="epochs", disable=not progress):
         history.lr.append(optimizer.param_groups[0]["lr"])
         train_loss, grad_norm = train_one_epoch(model, train_loader, optimizer, loss_fn, device, clip_grad_norm)
@@ -123,12 +151,32 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
         scores = evaluate(model, val_loader, loss_fn, device) if val_loader is not None else {}
         history.val_loss.append(scores.get("loss", math.nan))
         history.val_accuracy.append(scores.get("accuracy", math.nan))
+        if writer is not None:
+            _log_epoch(writer, history, has_val=val_loader is not None)
         if not math.isfinite(train_loss):
             history.stop_reason = f"training loss became {train_loss} in epoch {history.epochs}"
+            break
+        if early_stopping is not None and early_stopping.step(getattr(history, monitor)[-1], model):
+            history.stop_reason = f"early stopping on {monitor}: {early_stopping.reason}"
             break
         if scheduler is not None:
             if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 scheduler.step(history.val_loss[-1])
             else:
                 scheduler.step()
+    if early_stopping is not None and early_stopping.best_state is not None:
+        early_stopping.restore(model)
+    if writer is not None:
+        writer.flush()
     return history
+
+
+def _log_epoch(writer, history: History, has_val: bool) -> None:
+    """The epoch's records as scalars at step = epoch (a NaN loss is logged: it is news)."""
+    records = {"loss/train": history.train_loss[-1], "lr": history.lr[-1], "grad_norm": history.grad_norm[-1]}
+    if has_val:
+        records["loss/val"] = history.val_loss[-1]
+        if not math.isnan(history.val_accuracy[-1]):  # NaN only for regression targets
+            records["accuracy/val"] = history.val_accuracy[-1]
+    for tag, value in records.items():
+        writer.add_scalar(tag, value, history.epochs)
