@@ -12,6 +12,17 @@ from helpers.data import (
     mnist_loaders,
 )
 from helpers.early_stopping import EarlyStopping
+from helpers.errors import (
+    ConfusedPair,
+    LabelIssues,
+    SampleTable,
+    class_error_rates,
+    error_rate_by_slice,
+    misclassified,
+    most_confused,
+    suspected_label_issues,
+    top_losses,
+)
 from helpers.evaluate import Predictions, autograd_saved_bytes, evaluate, predict
 from helpers.metrics import (
     PRFS,
@@ -33,7 +44,13 @@ from helpers.metrics import (
     scores_from_confusion_matrix,
 )
 from helpers.models import MLP, DeepPlainNet, LinearRegressor, SmallCNN
-from helpers.plots import plot_confusion_matrix, plot_fold_scores, plot_histogram_series, plot_learning_curves
+from helpers.plots import (
+    plot_confusion_matrix,
+    plot_fold_scores,
+    plot_histogram_series,
+    plot_learning_curves,
+    show_images,
+)
 from helpers.preprocessing import Standardizer, fit_preprocess, fit_standardizer
 from helpers.repro import get_device, seed_everything
 from helpers.splits import split_indices

@@ -9,6 +9,7 @@ import numpy as np
 import seaborn as sns
 import torch
 
+from helpers.data import MNIST_MEAN, MNIST_STD
 from helpers.metrics import normalize_confusion_matrix
 
 
@@ -142,3 +143,73 @@ def plot_fold_scores(groups: dict[str, Sequence[float]], *, ax: plt.Axes | None 
     ax.set_xlim(-0.5, len(groups) - 0.1)
     ax.set(ylabel=ylabel, title=title or "")
     return ax
+
+
+def _gallery_titles(count: int, target, preds, confidence) -> list[str]:
+    """Titles "true 4 pred 9" over "conf 0.97", from whichever of the three columns are given."""
+    columns = {}
+    for name, values in (("target", target), ("preds", preds), ("confidence", confidence)):
+        if values is not None:
+            columns[name] = torch.as_tensor(values).flatten().tolist()
+            if len(columns[name]) != count:
+                raise ValueError(f"`{name}` must have one entry per image ({count}); got {len(columns[name])}.")
+    titles = []
+    for i in range(count):
+        labels = [f"{word} {columns[name][i]}" for name, word in (("target", "true"), ("preds", "pred")) if name in columns]
+        lines = [" ".join(labels)] if labels else []
+        if "confidence" in columns:
+            lines.append(f"conf {columns['confidence'][i]:.2f}")
+        titles.append("\n".join(lines))
+    return titles
+
+
+def show_images(images: torch.Tensor, titles: Sequence[str] | None = None, *, target=None, preds=None,
+                confidence=None, ncols: int = 8, axes: Sequence[plt.Axes] | None = None,
+                unnormalize: tuple[float, float] | None = (MNIST_MEAN, MNIST_STD), cmap: str = "gray") -> np.ndarray:
+    """A gallery, one image per axis, each titled with its labels (e.g. a classifier's mistakes).
+
+    Args:
+        images: (N, 1, H, W) or (N, H, W) grayscale, or (N, 3, H, W) colour.
+        titles: one string per image. When None, titles are built from ``target``, ``preds`` and
+            ``confidence`` (any of them, each (N,)): "true 4 pred 9" over "conf 0.97".
+        ncols: images per row of a new figure.
+        axes: axes to draw on (at least N; the spare ones are hidden); a new figure when None.
+        unnormalize: the (mean, std) the images were normalised with (MNIST's by default); pixels
+            are shown as ``value * std + mean`` clipped to [0, 1]. None shows the values as they are.
+
+    Returns:
+        The axes, flattened.
+
+    Example:
+        >>> axes = show_images(torch.zeros(3, 1, 28, 28), target=[1, 2, 3], preds=[1, 7, 3], ncols=2)
+        >>> axes.shape, axes[1].get_title()
+        ((4,), 'true 2 pred 7')
+    """
+    images = torch.as_tensor(images).detach().cpu().to(torch.float32)
+    if images.ndim == 4 and images.shape[1] == 1:
+        images = images[:, 0]  # (N, H, W)
+    if not (images.ndim == 3 or (images.ndim == 4 and images.shape[1] == 3)) or len(images) == 0:
+        raise ValueError(f"`images` must be (N, 1, H, W), (N, H, W) or (N, 3, H, W) with N >= 1; "
+                         f"got shape {tuple(images.shape)}.")
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"`ncols` must be a positive int; got {ncols!r}.")
+    count = len(images)
+    titles = _gallery_titles(count, target, preds, confidence) if titles is None else list(titles)
+    if len(titles) != count:
+        raise ValueError(f"`titles` must have one entry per image ({count}); got {len(titles)}.")
+    if axes is None:
+        nrows, width = -(-count // ncols), min(ncols, count)
+        _, axes = plt.subplots(nrows, width, figsize=(1.35 * width, 1.6 * nrows), squeeze=False)
+    axes = np.asarray(axes).ravel()
+    if len(axes) < count:
+        raise ValueError(f"`axes` must hold at least one axis per image ({count}); got {len(axes)}.")
+    value_range = {"vmin": 0.0, "vmax": 1.0} if unnormalize is not None else {}
+    if unnormalize is not None:
+        mean, std = unnormalize
+        images = (images * std + mean).clamp(0, 1)
+    for ax, image, title in zip(axes, images, titles, strict=False):  # spare axes stay empty
+        ax.imshow(image.permute(1, 2, 0).numpy() if image.ndim == 3 else image.numpy(), cmap=cmap, **value_range)
+        ax.set_title(title, fontsize=8)
+    for ax in axes:
+        ax.axis("off")
+    return axes
