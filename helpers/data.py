@@ -19,6 +19,7 @@ import hashlib
 import io
 import math
 import os
+import pickle
 import shutil
 import tempfile
 import zlib
@@ -184,13 +185,44 @@ def load_mnist(root: str | os.PathLike = "data", train: bool = True, *, normaliz
     if limit is not None:
         check_positive_int(limit, "limit")
     ensure_mnist(root, mirror)
-    from torchvision.datasets import MNIST
-
-    mnist = MNIST(str(root), train=train, download=False)
-    images = mnist.data[:limit].unsqueeze(1).to(torch.float32) / 255.0  # (N, 1, 28, 28)
+    pixels, labels = _read_split(root, train)
+    images = pixels[:limit].unsqueeze(1).to(torch.float32) / 255.0  # (N, 1, 28, 28)
     if normalize:
         images = (images - MNIST_MEAN) / MNIST_STD
-    return TensorDataset(images, mnist.targets[:limit].clone())
+    return TensorDataset(images, labels[:limit].clone())
+
+
+def _read_split(root: str | os.PathLike, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """torchvision's parse of one split as (uint8 images (N, 28, 28), int64 labels), cached.
+
+    Importing torchvision costs seconds per notebook, so the parsed tensors are kept in
+    ``<root>/MNIST/cache/`` (git-ignored, written atomically) and reused while the raw files'
+    sizes and modification times are unchanged.
+    """
+    split = "train" if train else "t10k"
+    sources = [_raw_folder(root) / name for name in MNIST_SHA256 if name.startswith(split)]
+    stamp = [[path.name, path.stat().st_size, path.stat().st_mtime_ns] for path in sources]
+    cache = Path(root) / "MNIST" / "cache" / f"{split}.pt"
+    if cache.is_file():
+        try:
+            saved = torch.load(cache, weights_only=True)
+            if saved["stamp"] == stamp:
+                return saved["data"], saved["targets"]
+        except (OSError, RuntimeError, KeyError, TypeError, pickle.UnpicklingError):
+            pass  # unreadable or stale: parse again below and overwrite it
+    from torchvision.datasets import MNIST  # imported only when parsing
+
+    mnist = MNIST(str(root), train=train, download=False)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{split}.", suffix=".part", dir=cache.parent)
+    os.close(fd)
+    try:
+        torch.save({"stamp": stamp, "data": mnist.data, "targets": mnist.targets}, tmp_name)
+        os.chmod(tmp_name, 0o644)  # mkstemp makes it owner-only
+        os.replace(tmp_name, cache)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+    return mnist.data, mnist.targets
 
 
 def make_loader(dataset: TensorDataset, batch_size: int = 256, *, shuffle: bool = False,

@@ -399,3 +399,19 @@ def test_make_regression_data_is_scikit_learns_set_seeded():
 def test_make_regression_data_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_regression_data(**kwargs)
+
+
+def test_parsed_splits_are_cached_and_a_bad_or_stale_cache_is_rebuilt(mirror, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_MIRROR", str(mirror))
+    reference = load_mnist(tmp_path, train=False, normalize=False)
+    cache = tmp_path / "MNIST" / "cache" / "t10k.pt"
+    assert cache.is_file() and [p.name for p in cache.parent.iterdir()] == ["t10k.pt"]  # no temp file left
+    cache.write_bytes(b"not a torch file")
+    assert torch.equal(load_mnist(tmp_path, train=False, normalize=False).tensors[0], reference.tensors[0])
+    # A cache whose raw files changed since is not trusted: it is rebuilt from torchvision's parse.
+    stale = torch.load(cache, weights_only=True)
+    stale["targets"] = torch.zeros_like(stale["targets"])
+    stale["stamp"][0][2] -= 1
+    torch.save(stale, cache)
+    assert torch.equal(load_mnist(tmp_path, train=False).tensors[1], reference.tensors[1])
+    assert torch.equal(torch.load(cache, weights_only=True)["targets"], reference.tensors[1])
