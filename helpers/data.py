@@ -69,8 +69,8 @@ def _place_from_mirror(mirror: Path, raw: Path, names: list[str]) -> None:
     """Decompress each file to a temporary name, verify it, then rename it into place."""
     if not mirror.is_dir():
         raise FileNotFoundError(
-            f"the MNIST mirror {str(mirror)!r} (from MNIST_MIRROR or `mirror`) is not a folder; it must be "
-            "a folder holding the four MNIST .gz files."
+            f"the MNIST mirror {str(mirror)!r} (resolved from {os.getcwd()!r} to {str(mirror.resolve())!r}) is not "
+            "a folder; set MNIST_MIRROR to the folder holding the four MNIST .gz files, best as an absolute path."
         )
     absent = [f"{name}.gz" for name in names if not (mirror / f"{name}.gz").is_file()]
     if absent:  # checked before anything is written
@@ -151,7 +151,7 @@ def _download(raw: Path, names: list[str]) -> None:
                 f"MNIST is not in {raw} and could not be downloaded ({reason}). "
                 "Either connect to the internet, or set MNIST_MIRROR to a folder holding "
                 "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and "
-                "t10k-labels-idx1-ubyte.gz (e.g. `export MNIST_MIRROR=../shared/data/mnist`)."
+                "t10k-labels-idx1-ubyte.gz (e.g. `export MNIST_MIRROR=/absolute/path/to/mnist`)."
             ) from None
         fetched = Path(tmp) / "MNIST" / "raw"
         for name in names:

@@ -100,12 +100,13 @@ def main() -> int:
     rows, failures, total = [], 0, 0.0
     for path in paths:
         path = path.resolve()
+        print(f"{path.stem:34} ", end="", flush=True)  # the name first, so a slow notebook shows what runs
         nb, seconds, error = execute(path, args.timeout)
         total += seconds
         status = "FAIL" if error else "ok"
         failures += bool(error)
         summary = error or headline(nb)
-        print(f"{status:4}  {path.stem:34} {seconds:6.1f} s  {summary}", flush=True)
+        print(f"{status:4} {seconds:6.1f} s  {summary}", flush=True)
         if args.in_place:
             if not error:  # never overwrite a reference with a failed run
                 write_atomically(path, nbformat.writes(nb))
