@@ -13,14 +13,7 @@ from helpers.data import make_classification_data, make_loader, make_regression_
 from helpers.evaluate import Predictions, autograd_saved_bytes, evaluate, predict
 from helpers.models import LinearRegressor
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from threads, and on a busy machine waking them costs ~50 ms per step."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
 
 def loader_of(x: torch.Tensor, y: torch.Tensor, batch_size: int = 4) -> DataLoader:

@@ -10,14 +10,7 @@ from torch import nn
 
 from helpers.models import MLP, DeepPlainNet, LinearRegressor, SmallCNN
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from threads, and on a busy machine waking them costs ~50 ms per step."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
 
 def count(model: nn.Module, kind: type) -> int:

@@ -16,14 +16,7 @@ from helpers.evaluate import evaluate
 from helpers.models import LinearRegressor
 from helpers.training import History, fit, train_one_epoch
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from threads, and on a busy machine waking them costs ~50 ms per step."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
 
 @pytest.fixture
