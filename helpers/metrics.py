@@ -187,10 +187,7 @@ def scores_from_confusion_matrix(
         >>> round(scores_from_confusion_matrix(cm, "binary").precision, 4)
         0.6667
     """
-    if average not in _AVERAGES:
-        raise ValueError(
-            f"`average` must be one of 'binary', 'micro', 'macro', 'weighted' or None; got {average!r}."
-        )
+    _check_average(average)
     zero_division = check_zero_division(zero_division)
     if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta >= 0 or math.isinf(beta):
         raise ValueError(f"`beta` must be a finite number >= 0; got {beta!r}.")
@@ -240,15 +237,25 @@ def scores_from_confusion_matrix(
     )
 
 
-def _scores(preds, target, average, num_classes, pos_label, beta, zero_division) -> PRFS:
-    if average not in _AVERAGES:  # checked before the data, so the message is about `average`
+def _check_average(average) -> None:
+    if average not in _AVERAGES:
         raise ValueError(
             f"`average` must be one of 'binary', 'micro', 'macro', 'weighted' or None; got {average!r}."
         )
+
+
+def _matrix_and_labels(preds, target, num_classes: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The confusion matrix and the bool mask (C,) of classes averaged over (module docstring's rule)."""
     given = num_classes is not None
     preds, target, num_classes = _prepare(preds, target, num_classes)
     cm = _bincount_matrix(preds, target, num_classes)
-    labels = None if given else (cm.sum(dim=0) + cm.sum(dim=1)) > 0
+    labels = torch.ones(num_classes, dtype=torch.bool) if given else (cm.sum(dim=0) + cm.sum(dim=1)) > 0
+    return cm, labels
+
+
+def _scores(preds, target, average, num_classes, pos_label, beta, zero_division) -> PRFS:
+    _check_average(average)  # before the data, so a bad `average` is what the message is about
+    cm, labels = _matrix_and_labels(preds, target, num_classes)
     return scores_from_confusion_matrix(
         cm, average, labels=labels, pos_label=pos_label, beta=beta, zero_division=zero_division
     )
@@ -349,10 +356,8 @@ def classification_report(preds, target, *, num_classes: int | None = None,
         >>> classification_report(torch.tensor([0, 1, 1]), torch.tensor([0, 0, 1])).loc["macro avg", "recall"].item()
         0.75
     """
-    given = num_classes is not None
-    preds, target, num_classes = _prepare(preds, target, num_classes)
-    cm = _bincount_matrix(preds, target, num_classes)
-    labels = torch.ones(num_classes, dtype=torch.bool) if given else (cm.sum(0) + cm.sum(1)) > 0
+    cm, labels = _matrix_and_labels(preds, target, num_classes)
+    num_classes = cm.shape[0]
     if class_names is not None and len(class_names) != num_classes:
         raise ValueError(f"`class_names` must have {num_classes} entries; got {len(class_names)}.")
     names = class_names or [str(c) for c in range(num_classes)]
