@@ -186,9 +186,9 @@ def load_mnist(root: str | os.PathLike = "data", train: bool = True, *, normaliz
         check_positive_int(limit, "limit")
     ensure_mnist(root, mirror)
     pixels, labels = _read_split(root, train)
-    images = pixels[:limit].unsqueeze(1).to(torch.float32) / 255.0  # (N, 1, 28, 28)
+    images = pixels[:limit].unsqueeze(1).to(torch.float32).div_(255.0)  # (N, 1, 28, 28); in place: one copy
     if normalize:
-        images = (images - MNIST_MEAN) / MNIST_STD
+        images.sub_(MNIST_MEAN).div_(MNIST_STD)
     return TensorDataset(images, labels[:limit].clone())
 
 

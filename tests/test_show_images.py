@@ -1,4 +1,4 @@
-"""helpers.plots.show_images: the gallery used by error analysis (titles, un-normalising, axes, bad inputs)."""
+"""helpers.plots.show_images: the gallery used by error analysis (titles, tiling, un-normalising, bad inputs)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from helpers.data import MNIST_MEAN, MNIST_STD
-from helpers.plots import show_images
+from helpers.plots import _mosaic, show_images
 
 
 @pytest.fixture(autouse=True)
@@ -17,48 +17,73 @@ def _close_figures():
     plt.close("all")
 
 
+def _titles(ax):
+    return [text.get_text() for text in ax.texts]
+
+
 def test_titles_carry_true_predicted_and_confidence():
-    axes = show_images(torch.zeros(5, 1, 28, 28), target=torch.tensor([4, 7, 1, 0, 9]),
-                       preds=torch.tensor([9, 2, 1, 6, 4]), confidence=torch.tensor([0.991, 0.5, 0.25, 1.0, 0.666]),
-                       ncols=3)
-    assert axes.shape == (6,)  # 2 rows of 3
-    assert [ax.get_title() for ax in axes[:5]] == ["true 4 pred 9\nconf 0.99", "true 7 pred 2\nconf 0.50",
-                                                   "true 1 pred 1\nconf 0.25", "true 0 pred 6\nconf 1.00",
-                                                   "true 9 pred 4\nconf 0.67"]
-    assert not axes[5].images and not axes[5].axison  # the spare axis is empty and hidden
+    ax = show_images(torch.zeros(5, 1, 28, 28), target=torch.tensor([4, 7, 1, 0, 9]),
+                     preds=torch.tensor([9, 2, 1, 6, 4]), confidence=torch.tensor([0.991, 0.5, 0.25, 1.0, 0.666]),
+                     ncols=3)
+    assert _titles(ax) == ["true 4 pred 9\nconf 0.99", "true 7 pred 2\nconf 0.50", "true 1 pred 1\nconf 0.25",
+                           "true 0 pred 6\nconf 1.00", "true 9 pred 4\nconf 0.67"]
+    assert len(ax.images) == 1 and not ax.axison  # one tiled picture, no ticks
 
 
 def test_explicit_titles_win_and_any_subset_of_columns_works():
-    axes = show_images(torch.zeros(2, 28, 28), ["given 5", "given 3"], target=[1, 2])
-    assert [ax.get_title() for ax in axes] == ["given 5", "given 3"]
-    assert [ax.get_title() for ax in show_images(torch.zeros(2, 28, 28), confidence=[0.5, 0.25])] == [
-        "conf 0.50", "conf 0.25"]
+    assert _titles(show_images(torch.zeros(2, 28, 28), ["given 5", "given 3"], target=[1, 2])) == ["given 5", "given 3"]
+    assert _titles(show_images(torch.zeros(2, 28, 28), confidence=[0.5, 0.25])) == ["conf 0.50", "conf 0.25"]
+
+
+def test_each_image_lands_in_its_own_tile_in_reading_order():
+    images = torch.arange(7.0)[:, None, None].expand(7, 4, 5)  # image i is filled with the value i
+    mosaic, origins = _mosaic(images.numpy(), ncols=3)
+    assert [row for row, _ in origins] == sorted(row for row, _ in origins)  # row-major
+    assert len(set(origins)) == 7
+    for i, (top, left) in enumerate(origins):
+        np.testing.assert_array_equal(mosaic[top:top + 4, left:left + 5], np.full((4, 5), float(i)))
+    assert np.isnan(mosaic).sum() == mosaic.size - 7 * 4 * 5  # everything else is gap (drawn transparent)
+    titles_above = [text.get_position()[1] for text in show_images(images, ncols=3, unnormalize=None,
+                                                                   confidence=[0.1] * 7).texts]
+    assert titles_above == [top - 0.5 for top, _ in origins]
 
 
 def test_normalised_images_are_shown_in_pixel_units():
     pixels = torch.tensor([[0.0, 0.5], [1.0, 0.25]])
     normalised = ((pixels - MNIST_MEAN) / MNIST_STD)[None, None]  # (1, 1, 2, 2) as load_mnist gives
-    shown = show_images(normalised)[0].images[0].get_array()
+    _, origins = _mosaic(np.zeros((1, 2, 2), dtype=np.float32), ncols=8)
+    top, left = origins[0]
+    shown = show_images(normalised).images[0].get_array()[top:top + 2, left:left + 2]
     np.testing.assert_allclose(np.asarray(shown), pixels.numpy(), atol=1e-6)
-    raw = show_images(normalised, unnormalize=None)[0].images[0].get_array()
+    raw = show_images(normalised, unnormalize=None).images[0].get_array()[top:top + 2, left:left + 2]
     np.testing.assert_allclose(np.asarray(raw), normalised[0, 0].numpy(), atol=1e-6)
 
 
-def test_draws_on_given_axes():
-    _, given = plt.subplots(1, 4)
-    axes = show_images(torch.rand(3, 3, 8, 8), axes=given, unnormalize=None)
-    assert all(a is b for a, b in zip(axes, given.ravel(), strict=True))
-    assert axes[0].images[0].get_array().shape == (8, 8, 3)
+def test_colour_images_and_a_given_axes():
+    _, given = plt.subplots()
+    ax = show_images(torch.rand(3, 3, 8, 8), ax=given, unnormalize=None, ncols=2)
+    assert ax is given
+    mosaic = ax.images[0].get_array()
+    assert mosaic.shape[2] == 4  # RGBA: gaps are transparent
+    assert int((mosaic[..., 3] == 1).sum()) == 3 * 8 * 8
 
 
-@pytest.mark.parametrize(("args", "kwargs", "match"), [
-    ((torch.zeros(2, 2, 28, 28),), {}, r"`images` must be \(N, 1, H, W\)"),
-    ((torch.zeros(0, 28, 28),), {}, "with N >= 1"),
-    ((torch.zeros(2, 28, 28), ["only one"]), {}, "`titles` must have one entry per image"),
-    ((torch.zeros(2, 28, 28),), {"preds": [1, 2, 3]}, "`preds` must have one entry per image"),
-    ((torch.zeros(2, 28, 28),), {"ncols": 0}, "`ncols` must be a positive int"),
-    ((torch.zeros(3, 28, 28),), {"axes": "two"}, "`axes` must hold at least one axis per image"),
+@pytest.mark.parametrize(("args", "kwargs", "error", "match"), [
+    ((torch.zeros(2, 2, 28, 28),), {}, ValueError, r"`images` must be \(N, 1, H, W\)"),
+    ((torch.zeros(0, 28, 28),), {}, ValueError, "with N >= 1"),
+    ((torch.zeros(2, 28, 28), ["only one"]), {}, ValueError, "`titles` must have one entry per image"),
+    ((torch.zeros(2, 28, 28),), {"preds": [1, 2, 3]}, ValueError, "`preds` must have one entry per image"),
+    ((torch.zeros(2, 28, 28),), {"ncols": 0}, ValueError, "`ncols` must be a positive int"),
+    ((torch.zeros(3, 28, 28),), {"ax": "two"}, TypeError, "`ax` must be a matplotlib Axes or None; got str"),
 ])
-def test_bad_inputs_are_refused(args, kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_inputs_are_refused(args, kwargs, error, match):
+    with pytest.raises(error, match=match):
         show_images(*args, **kwargs)
+
+
+def test_galleries_on_stacked_axes_line_up():
+    _, (top, bottom) = plt.subplots(2, 1)
+    wide = show_images(torch.zeros(6, 28, 28), ncols=6, ax=top).images[0].get_array()
+    narrow = show_images(torch.zeros(2, 28, 28), ncols=6, ax=bottom).images[0].get_array()
+    assert wide.shape == narrow.shape  # the short row keeps all six columns, left-aligned
+    assert _mosaic(np.zeros((2, 28, 28), dtype=np.float32), ncols=6)[0].shape[1] < wide.shape[1]  # own figure: tight
