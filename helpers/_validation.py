@@ -92,10 +92,10 @@ def check_zero_division(value) -> float:
 
 
 def check_positive_int(value, name: str) -> int:
-    """A positive int (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    """A positive int, NumPy integers included (bools refused); returned as a plain int."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise ValueError(f"`{name}` must be a positive int; got {value!r}.")
-    return value
+    return int(value)
 
 
 def check_seed(value, name: str = "seed") -> int:

@@ -126,7 +126,14 @@ def ensure_mnist(root: str | os.PathLike = "data", mirror: str | os.PathLike | N
     missing = _missing_files(root)
     if not missing:
         return raw
-    mirror = mirror if mirror is not None else os.environ.get("MNIST_MIRROR") or None
+    if mirror is None and os.environ.get("MNIST_MIRROR") is not None:
+        mirror = os.environ["MNIST_MIRROR"]
+        if not mirror.strip():
+            raise MNISTUnavailableError(
+                f"MNIST is not in {raw}, and MNIST_MIRROR is set but empty (a `$(cd ... && pwd)` that "
+                "failed leaves it so). Set it to the folder holding the four MNIST .gz files; "
+                'check with `ls "$MNIST_MIRROR"`, or `unset MNIST_MIRROR` to download instead.'
+            )
     if mirror is not None:
         _place_from_mirror(Path(mirror), raw, missing)
         return raw

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Real
 
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 import torch
 
+from helpers._validation import as_tensor, check_positive_int
 from helpers.data import MNIST_MEAN, MNIST_STD
 from helpers.metrics import normalize_confusion_matrix
 
@@ -149,10 +151,16 @@ def _gallery_titles(count: int, target, preds, confidence) -> list[str]:
     """Titles "true 4 pred 9" over "conf 0.97", from whichever of the three columns are given."""
     columns = {}
     for name, values in (("target", target), ("preds", preds), ("confidence", confidence)):
-        if values is not None:
-            columns[name] = torch.as_tensor(values).flatten().tolist()
-            if len(columns[name]) != count:
-                raise ValueError(f"`{name}` must have one entry per image ({count}); got {len(columns[name])}.")
+        if values is None:
+            continue
+        values = as_tensor(values, name)
+        if values.ndim != 1 or len(values) != count:
+            hint = " (for scores, pass .argmax(dim=1))" if name == "preds" and values.ndim == 2 else ""
+            raise ValueError(f"`{name}` must be (N,) with one entry per image ({count}){hint}; "
+                             f"got shape {tuple(values.shape)}.")
+        if name != "confidence" and values.is_floating_point():
+            raise TypeError(f"`{name}` must hold integer class labels; got dtype {values.dtype}.")
+        columns[name] = values.tolist()
     titles = []
     for i in range(count):
         labels = [f"{word} {columns[name][i]}" for name, word in (("target", "true"), ("preds", "pred")) if name in columns]
@@ -161,6 +169,16 @@ def _gallery_titles(count: int, target, preds, confidence) -> list[str]:
             lines.append(f"conf {columns['confidence'][i]:.2f}")
         titles.append("\n".join(lines))
     return titles
+
+
+def _check_unnormalize(unnormalize) -> tuple[float, float] | None:
+    """None, or a (mean, std) pair of real numbers with std > 0."""
+    if unnormalize is None:
+        return None
+    if (not isinstance(unnormalize, Sequence) or len(unnormalize) != 2
+            or not all(isinstance(v, Real) and not isinstance(v, bool) for v in unnormalize) or unnormalize[1] <= 0):
+        raise ValueError(f"`unnormalize` must be None or a (mean, std) pair of numbers with std > 0; got {unnormalize!r}.")
+    return float(unnormalize[0]), float(unnormalize[1])
 
 
 def _mosaic(images: np.ndarray, ncols: int, *, full_rows: bool = False) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -197,13 +215,14 @@ def show_images(images: torch.Tensor, titles: Sequence[str] | None = None, *, ta
 
     Args:
         images: (N, 1, H, W) or (N, H, W) grayscale, or (N, 3, H, W) colour.
-        titles: one string per image. When None, titles are built from ``target``, ``preds`` and
-            ``confidence`` (any of them, each (N,)): "true 4 pred 9" over "conf 0.97".
+        titles: one string per image; or leave it None and give any of ``target``, ``preds`` (class
+            labels) and ``confidence``, each (N,), to get "true 4 pred 9" over "conf 0.97".
         ncols: images per row.
         ax: axes to draw the gallery on (it spans ``ncols`` columns, so galleries on stacked axes
             line up); a new figure when None.
         unnormalize: the (mean, std) the images were normalised with (MNIST's by default); pixels
-            are shown as ``value * std + mean`` clipped to [0, 1]. None shows the values as they are.
+            are shown as ``value * std + mean`` clipped to [0, 1]. None shows the values as they are
+            (use it for images already in [0, 1]); uint8 images are read as 0-255 pixels.
 
     Returns:
         The axes; ``ax.texts`` holds the titles in image order.
@@ -213,18 +232,27 @@ def show_images(images: torch.Tensor, titles: Sequence[str] | None = None, *, ta
         >>> [text.get_text() for text in ax.texts]
         ['true 1 pred 1', 'true 2 pred 7', 'true 3 pred 3']
     """
-    images = torch.as_tensor(images).detach().cpu().to(torch.float32)
+    images = as_tensor(images, "images").cpu()
+    if images.dtype == torch.uint8:  # 0-255 pixels (e.g. torchvision's raw MNIST): shown as they are
+        images, unnormalize = images.to(torch.float32) / 255, None
+    images = images.to(torch.float32)
     if images.ndim == 4 and images.shape[1] == 1:
         images = images[:, 0]  # (N, H, W)
     if not (images.ndim == 3 or (images.ndim == 4 and images.shape[1] == 3)) or len(images) == 0:
         raise ValueError(f"`images` must be (N, 1, H, W), (N, H, W) or (N, 3, H, W) with N >= 1; "
                          f"got shape {tuple(images.shape)}.")
-    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"`ncols` must be a positive int; got {ncols!r}.")
+    ncols = check_positive_int(ncols, "ncols")
     if ax is not None and not isinstance(ax, plt.Axes):
         raise TypeError(f"`ax` must be a matplotlib Axes or None; got {type(ax).__name__}.")
+    unnormalize = _check_unnormalize(unnormalize)
     count = len(images)
-    titles = _gallery_titles(count, target, preds, confidence) if titles is None else list(titles)
+    if titles is None:
+        titles = _gallery_titles(count, target, preds, confidence)
+    elif isinstance(titles, str) or not isinstance(titles, Sequence):
+        raise TypeError(f"`titles` must be a list of strings, one per image; got {type(titles).__name__}.")
+    elif any(v is not None for v in (target, preds, confidence)):
+        raise ValueError("give either `titles` or `target`/`preds`/`confidence` (which build the titles), not both.")
+    titles = [str(title) for title in titles]
     if len(titles) != count:
         raise ValueError(f"`titles` must have one entry per image ({count}); got {len(titles)}.")
     value_range = {"vmin": 0.0, "vmax": 1.0} if unnormalize is not None else {}

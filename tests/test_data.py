@@ -207,6 +207,14 @@ def test_mirror_that_is_not_a_folder_is_refused(tmp_path, monkeypatch):
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_mirror_variable_is_named_not_downloaded_around(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("MNIST_MIRROR", value)  # what `export MNIST_MIRROR="$(cd missing && pwd)"` leaves
+    with pytest.raises(MNISTUnavailableError, match="MNIST_MIRROR is set but empty"):
+        load_mnist(tmp_path / "data")
+    assert not (tmp_path / "data").exists()
+
+
 def test_offline_without_mirror_says_both_ways_out(tmp_path, offline):
     with pytest.raises(MNISTUnavailableError, match="could not be downloaded") as caught:
         load_mnist(tmp_path, train=False)

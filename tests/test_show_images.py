@@ -30,8 +30,8 @@ def test_titles_carry_true_predicted_and_confidence():
     assert len(ax.images) == 1 and not ax.axison  # one tiled picture, no ticks
 
 
-def test_explicit_titles_win_and_any_subset_of_columns_works():
-    assert _titles(show_images(torch.zeros(2, 28, 28), ["given 5", "given 3"], target=[1, 2])) == ["given 5", "given 3"]
+def test_explicit_titles_and_any_subset_of_columns_work():
+    assert _titles(show_images(torch.zeros(2, 28, 28), ["given 5", "given 3"])) == ["given 5", "given 3"]
     assert _titles(show_images(torch.zeros(2, 28, 28), confidence=[0.5, 0.25])) == ["conf 0.50", "conf 0.25"]
 
 
@@ -71,9 +71,22 @@ def test_colour_images_and_a_given_axes():
 @pytest.mark.parametrize(("args", "kwargs", "error", "match"), [
     ((torch.zeros(2, 2, 28, 28),), {}, ValueError, r"`images` must be \(N, 1, H, W\)"),
     ((torch.zeros(0, 28, 28),), {}, ValueError, "with N >= 1"),
+    ((None,), {}, TypeError, "`images` must be a torch.Tensor, a NumPy array or a list; got NoneType"),
+    (("abc",), {}, TypeError, "`images` must be a torch.Tensor, a NumPy array or a list; got str"),
+    (([torch.zeros(28, 28), torch.zeros(27, 27)],), {}, TypeError, "`images` must hold numbers"),
     ((torch.zeros(2, 28, 28), ["only one"]), {}, ValueError, "`titles` must have one entry per image"),
-    ((torch.zeros(2, 28, 28),), {"preds": [1, 2, 3]}, ValueError, "`preds` must have one entry per image"),
+    ((torch.zeros(3, 28, 28), "abc"), {}, TypeError, "`titles` must be a list of strings, one per image; got str"),
+    ((torch.zeros(2, 28, 28), ["a", "b"]), {"target": [1, 2]}, ValueError, "either `titles` or `target`"),
+    ((torch.zeros(2, 28, 28),), {"preds": [1, 2, 3]}, ValueError, r"`preds` must be \(N,\) with one entry per image"),
+    ((torch.zeros(3, 28, 28),), {"preds": torch.rand(3, 10)}, ValueError, r"pass \.argmax\(dim=1\)"),
+    ((torch.zeros(2, 28, 28),), {"target": "ab"}, TypeError, "`target` must be a torch.Tensor"),
+    ((torch.zeros(2, 28, 28),), {"target": [0.5, 1.5]}, TypeError, "`target` must hold integer class labels"),
+    ((torch.zeros(2, 28, 28),), {"confidence": ["0.9", "0.8"]}, TypeError, "`confidence` must hold numbers"),
     ((torch.zeros(2, 28, 28),), {"ncols": 0}, ValueError, "`ncols` must be a positive int"),
+    ((torch.zeros(2, 28, 28),), {"unnormalize": 0.5}, ValueError, r"`unnormalize` must be None or a \(mean, std\)"),
+    ((torch.zeros(2, 28, 28),), {"unnormalize": (0.1,)}, ValueError, "`unnormalize` must be None"),
+    ((torch.zeros(2, 28, 28),), {"unnormalize": ("a", "b")}, ValueError, "`unnormalize` must be None"),
+    ((torch.zeros(2, 28, 28),), {"unnormalize": (0.1, 0.0)}, ValueError, "with std > 0"),
     ((torch.zeros(3, 28, 28),), {"ax": "two"}, TypeError, "`ax` must be a matplotlib Axes or None; got str"),
 ])
 def test_bad_inputs_are_refused(args, kwargs, error, match):
@@ -87,3 +100,11 @@ def test_galleries_on_stacked_axes_line_up():
     narrow = show_images(torch.zeros(2, 28, 28), ncols=6, ax=bottom).images[0].get_array()
     assert wide.shape == narrow.shape  # the short row keeps all six columns, left-aligned
     assert _mosaic(np.zeros((2, 28, 28), dtype=np.float32), ncols=6)[0].shape[1] < wide.shape[1]  # own figure: tight
+
+
+def test_uint8_pixels_are_shown_as_0_to_255_and_numpy_ints_are_accepted():
+    pixels = torch.tensor([[[0, 255], [51, 102]]], dtype=torch.uint8)  # (1, 2, 2), as torchvision stores MNIST
+    ax = show_images(pixels, ncols=np.int64(4))
+    top, left = _mosaic(np.zeros((1, 2, 2), dtype=np.float32), ncols=4)[1][0]
+    np.testing.assert_allclose(np.asarray(ax.images[0].get_array()[top:top + 2, left:left + 2]),
+                               [[0.0, 1.0], [0.2, 0.4]], atol=1e-6)
