@@ -1,9 +1,12 @@
 """Error analysis: which samples a classifier gets wrong, how badly, between which classes, and
 which given labels look wrong themselves.
 
-Every function takes either a :class:`helpers.evaluate.Predictions` (the result of ``predict``) or
-plain probabilities ``probs`` (N, C) whose rows sum to 1 plus ``target`` (N,). Pass probabilities,
-not logits: apply ``torch.softmax(logits, dim=1)`` first (``Predictions.probs`` does it for you).
+Most functions take a :class:`helpers.evaluate.Predictions` (the result of ``predict``), or the same
+information as tensors plus ``target`` (N,): ``misclassified``, ``top_losses`` and
+``suspected_label_issues`` need probabilities (N, C) whose rows sum to 1 (apply
+``torch.softmax(logits, dim=1)`` to logits; ``Predictions.probs`` does it for you);
+``class_error_rates`` and ``error_rate_by_slice`` also accept class labels or scores.
+``most_confused`` works on a confusion matrix.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from numbers import Real
 
 import matplotlib.pyplot as plt
@@ -148,7 +148,7 @@ def plot_fold_scores(groups: dict[str, Sequence[float]], *, ax: plt.Axes | None 
 
 
 def _gallery_titles(count: int, target, preds, confidence) -> list[str]:
-    """Titles "true 4 pred 9" over "conf 0.97", from whichever of the three columns are given."""
+    """Titles "true 4 pred 9" over "conf 0.973", from whichever of the three columns are given."""
     columns = {}
     for name, values in (("target", target), ("preds", preds), ("confidence", confidence)):
         if values is None:
@@ -166,7 +166,7 @@ def _gallery_titles(count: int, target, preds, confidence) -> list[str]:
         labels = [f"{word} {columns[name][i]}" for name, word in (("target", "true"), ("preds", "pred")) if name in columns]
         lines = [" ".join(labels)] if labels else []
         if "confidence" in columns:
-            lines.append(f"conf {columns['confidence'][i]:.2f}")
+            lines.append(f"conf {columns['confidence'][i]:.3f}")
         titles.append("\n".join(lines))
     return titles
 
@@ -216,13 +216,14 @@ def show_images(images: torch.Tensor, titles: Sequence[str] | None = None, *, ta
     Args:
         images: (N, 1, H, W) or (N, H, W) grayscale, or (N, 3, H, W) colour.
         titles: one string per image; or leave it None and give any of ``target``, ``preds`` (class
-            labels) and ``confidence``, each (N,), to get "true 4 pred 9" over "conf 0.97".
+            labels) and ``confidence``, each (N,), to get "true 4 pred 9" over "conf 0.973".
         ncols: images per row.
         ax: axes to draw the gallery on (it spans ``ncols`` columns, so galleries on stacked axes
             line up); a new figure when None.
         unnormalize: the (mean, std) the images were normalised with (MNIST's by default); pixels
-            are shown as ``value * std + mean`` clipped to [0, 1]. None shows the values as they are
-            (use it for images already in [0, 1]); uint8 images are read as 0-255 pixels.
+            are shown as ``value * std + mean`` clipped to [0, 1]. None shows the values as they are, on
+            the same fixed 0 (black) to 1 (white) scale: use it for images already in [0, 1]. uint8
+            images are read as 0-255 pixels.
 
     Returns:
         The axes; ``ax.texts`` holds the titles in image order.
@@ -248,14 +249,13 @@ def show_images(images: torch.Tensor, titles: Sequence[str] | None = None, *, ta
     count = len(images)
     if titles is None:
         titles = _gallery_titles(count, target, preds, confidence)
-    elif isinstance(titles, str) or not isinstance(titles, Sequence):
+    elif isinstance(titles, str) or not isinstance(titles, Iterable):
         raise TypeError(f"`titles` must be a list of strings, one per image; got {type(titles).__name__}.")
     elif any(v is not None for v in (target, preds, confidence)):
         raise ValueError("give either `titles` or `target`/`preds`/`confidence` (which build the titles), not both.")
     titles = [str(title) for title in titles]
     if len(titles) != count:
         raise ValueError(f"`titles` must have one entry per image ({count}); got {len(titles)}.")
-    value_range = {"vmin": 0.0, "vmax": 1.0} if unnormalize is not None else {}
     if unnormalize is not None:
         mean, std = unnormalize
         images = (images * std + mean).clamp(0, 1)
@@ -264,8 +264,9 @@ def show_images(images: torch.Tensor, titles: Sequence[str] | None = None, *, ta
     if ax is None:
         columns, rows = min(ncols, count), -(-count // ncols)
         _, ax = plt.subplots(figsize=(1.35 * columns, 1.6 * rows))
-    ax.imshow(np.ma.masked_invalid(mosaic) if mosaic.ndim == 2 else mosaic, cmap=cmap,
-              interpolation="nearest", **value_range)
+    # a fixed 0..1 range: a faint digit must look faint, not be stretched to full contrast
+    ax.imshow(np.ma.masked_invalid(mosaic) if mosaic.ndim == 2 else mosaic, cmap=cmap, vmin=0.0, vmax=1.0,
+              interpolation="nearest")
     width = pixels.shape[2]
     for (top, left), title in zip(origins, titles, strict=True):
         ax.text(left + width / 2, top - 0.5, title, ha="center", va="bottom", fontsize=8)

@@ -25,14 +25,14 @@ def test_titles_carry_true_predicted_and_confidence():
     ax = show_images(torch.zeros(5, 1, 28, 28), target=torch.tensor([4, 7, 1, 0, 9]),
                      preds=torch.tensor([9, 2, 1, 6, 4]), confidence=torch.tensor([0.991, 0.5, 0.25, 1.0, 0.666]),
                      ncols=3)
-    assert _titles(ax) == ["true 4 pred 9\nconf 0.99", "true 7 pred 2\nconf 0.50", "true 1 pred 1\nconf 0.25",
-                           "true 0 pred 6\nconf 1.00", "true 9 pred 4\nconf 0.67"]
+    assert _titles(ax) == ["true 4 pred 9\nconf 0.991", "true 7 pred 2\nconf 0.500", "true 1 pred 1\nconf 0.250",
+                           "true 0 pred 6\nconf 1.000", "true 9 pred 4\nconf 0.666"]
     assert len(ax.images) == 1 and not ax.axison  # one tiled picture, no ticks
 
 
 def test_explicit_titles_and_any_subset_of_columns_work():
     assert _titles(show_images(torch.zeros(2, 28, 28), ["given 5", "given 3"])) == ["given 5", "given 3"]
-    assert _titles(show_images(torch.zeros(2, 28, 28), confidence=[0.5, 0.25])) == ["conf 0.50", "conf 0.25"]
+    assert _titles(show_images(torch.zeros(2, 28, 28), confidence=[0.5, 0.25])) == ["conf 0.500", "conf 0.250"]
 
 
 def test_each_image_lands_in_its_own_tile_in_reading_order():
@@ -108,3 +108,14 @@ def test_uint8_pixels_are_shown_as_0_to_255_and_numpy_ints_are_accepted():
     top, left = _mosaic(np.zeros((1, 2, 2), dtype=np.float32), ncols=4)[1][0]
     np.testing.assert_allclose(np.asarray(ax.images[0].get_array()[top:top + 2, left:left + 2]),
                                [[0.0, 1.0], [0.2, 0.4]], atol=1e-6)
+
+
+@pytest.mark.parametrize("images", [torch.full((1, 4, 4), 0.3), torch.full((1, 4, 4), 128, dtype=torch.uint8)])
+def test_values_are_drawn_on_a_fixed_0_to_1_scale(images):
+    ax = show_images(images, unnormalize=None)
+    assert ax.images[0].get_clim() == (0.0, 1.0)  # a uniform grey image stays grey, not black or white
+
+
+def test_titles_may_be_any_iterable_of_labels():
+    assert _titles(show_images(torch.zeros(2, 28, 28), np.array(["a", "b"]))) == ["a", "b"]
+    assert _titles(show_images(torch.zeros(2, 28, 28), (f"#{i}" for i in range(2)))) == ["#0", "#1"]
