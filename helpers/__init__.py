@@ -2,9 +2,6 @@
 
 from helpers.cv import CVResult, cross_validate
 from helpers.data import (
-    MNISTChecksumError,
-    MNISTUnavailableError,
-    ensure_mnist,
     load_mnist,
     make_classification_data,
     make_loader,
@@ -17,7 +14,6 @@ from helpers.errors import (
     LabelIssues,
     SampleTable,
     class_error_rates,
-    error_rate_by_slice,
     misclassified,
     most_confused,
     suspected_label_issues,
@@ -43,6 +39,7 @@ from helpers.metrics import (
     recall,
     scores_from_confusion_matrix,
 )
+from helpers.mnist_files import MNISTChecksumError, MNISTUnavailableError, ensure_mnist
 from helpers.models import MLP, DeepPlainNet, LinearRegressor, SmallCNN
 from helpers.plots import (
     plot_confusion_matrix,
@@ -53,6 +50,7 @@ from helpers.plots import (
 )
 from helpers.preprocessing import Standardizer, fit_preprocess, fit_standardizer
 from helpers.repro import get_device, seed_everything
+from helpers.slices import error_rate_by_slice
 from helpers.splits import split_indices
 from helpers.tensorboard import (
     HistogramRecord,

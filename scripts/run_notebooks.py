@@ -76,7 +76,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
     args = parser.parse_args()
 
-    from helpers.data import MNISTChecksumError, MNISTUnavailableError, ensure_mnist
+    from helpers.mnist_files import MNISTChecksumError, MNISTUnavailableError, ensure_mnist
 
     try:
         ensure_mnist(ROOT / "data")

@@ -1,29 +1,15 @@
-"""helpers.data: MNIST from a mirror or a download (verified, nothing half-written), loaders, synthetic sets."""
+"""helpers.data: MNIST as in-memory tensors (parsed once, cached), loaders, synthetic sets."""
 
 from __future__ import annotations
-
-import functools
-import gzip
-import hashlib
-import http.server
-import os
-import shutil
-import struct
-import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from sklearn.datasets import make_classification, make_regression
 from torch.utils.data import TensorDataset
-from torchvision.datasets import MNIST
 
 from helpers import data
 from helpers.data import (
-    MNISTChecksumError,
-    MNISTUnavailableError,
-    ensure_mnist,
     load_mnist,
     make_classification_data,
     make_loader,
@@ -31,31 +17,7 @@ from helpers.data import (
     mnist_loaders,
 )
 
-NAMES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
-UNREACHABLE = "http://127.0.0.1:9/"  # the discard port: the connection is refused at once
-
-
 # --------------------------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def mirror() -> Path:
-    """The real mirror named by MNIST_MIRROR (CI sets it); the MNIST tests skip without it."""
-    value = os.environ.get("MNIST_MIRROR")
-    if not value:
-        pytest.skip("MNIST_MIRROR is not set: point it at a folder holding the four MNIST .gz files "
-                    "(CI uses ../shared/data/mnist) to run the MNIST tests")
-    path = Path(value).resolve()
-    assert path.is_dir(), f"MNIST_MIRROR={value!r} is not a folder"
-    return path
-
-
-@pytest.fixture(scope="module")
-def mnist_root(mirror, tmp_path_factory) -> Path:
-    """A fresh data folder filled from the mirror through $MNIST_MIRROR (no `mirror` argument)."""
-    root = tmp_path_factory.mktemp("mnist-root")
-    ensure_mnist(root)
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -68,69 +30,7 @@ def test_set(mnist_root) -> TensorDataset:
     return load_mnist(mnist_root, train=False)
 
 
-@pytest.fixture
-def offline(monkeypatch):
-    """No mirror, and torchvision's downloader pointed at an address that refuses connections."""
-    monkeypatch.delenv("MNIST_MIRROR", raising=False)
-    monkeypatch.setattr(MNIST, "mirrors", [UNREACHABLE])
-
-
-def files_under(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if not p.is_dir())
-
-
-def copy_mirror(mirror: Path, target: Path) -> Path:
-    target.mkdir()
-    for name in NAMES:
-        shutil.copyfile(mirror / f"{name}.gz", target / f"{name}.gz")
-    return target
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
-        pass
-
-
-@pytest.fixture
-def serve(monkeypatch):
-    """serve(folder): torchvision downloads MNIST from a local HTTP server over ``folder`` (md5 check off)."""
-    servers = []
-
-    def start(folder: Path) -> None:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=folder))
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        servers.append(server)
-        monkeypatch.delenv("MNIST_MIRROR", raising=False)
-        monkeypatch.setattr(MNIST, "mirrors", [f"http://127.0.0.1:{server.server_address[1]}/"])
-        # the mirror's .gz bytes differ from torchvision's copies (same data): let our SHA-256 judge instead
-        monkeypatch.setattr(MNIST, "resources", [(f"{name}.gz", None) for name in NAMES])
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
-def idx_bytes(type_code: int, shape: tuple[int, ...], values: bytes) -> bytes:
-    """A file in MNIST's IDX format (big-endian header: 0, 0, type, ndim, then each dimension)."""
-    return struct.pack(">BBBB", 0, 0, type_code, len(shape)) + struct.pack(f">{len(shape)}I", *shape) + values
-
-
-# --------------------------------------------------------------------------------------------- MNIST on disk
-
-
-def test_mirror_places_the_four_verified_files_and_nothing_else(mirror, mnist_root):
-    raw = mnist_root / "MNIST" / "raw"
-    assert files_under(mnist_root) == sorted(f"MNIST/raw/{name}" for name in NAMES)
-    sums = mirror / "SHA256SUMS"  # the mirror's own list where it has one (CI's does)
-    expected = dict(line.split()[::-1] for line in sums.read_text().splitlines()) if sums.is_file() else data.MNIST_SHA256
-    for name in NAMES:
-        assert hashlib.sha256((raw / name).read_bytes()).hexdigest() == expected[name]
-        assert (raw / name).stat().st_mode & 0o444 == 0o444  # readable by all, not only the owner
-
-
-def test_files_already_in_place_need_neither_mirror_nor_network(mnist_root, offline):
-    assert ensure_mnist(mnist_root) == mnist_root / "MNIST" / "raw"
+# --------------------------------------------------------------------------------------------- MNIST in memory
 
 
 def test_mnist_labels_and_class_counts_are_the_published_ones(train_set, test_set):
@@ -159,111 +59,13 @@ def test_unnormalised_pixels_lie_in_unit_interval_and_limit_keeps_the_first(mnis
     assert torch.equal(labels, test_set.tensors[1][:100])
 
 
-@pytest.mark.parametrize("corrupted, replacement", [
-    ("train-images-idx3-ubyte", "junk"),      # the first file: nothing at all may be placed
-    ("t10k-labels-idx1-ubyte", "one_label"),  # the last: the three good ones stay, it does not
-])
-def test_corrupted_mirror_is_refused_and_leaves_nothing_behind(mirror, tmp_path, corrupted, replacement):
-    bad = copy_mirror(mirror, tmp_path / "mirror")
-    if replacement == "junk":
-        payload = b"\x00" * 4096
-    else:  # the real file with one label changed: same size, valid gzip, wrong bytes
-        with gzip.open(mirror / f"{corrupted}.gz", "rb") as f:
-            payload = bytearray(f.read())
-        payload[-1] = (payload[-1] + 1) % 10
-    (bad / f"{corrupted}.gz").write_bytes(gzip.compress(bytes(payload)))
-    root = tmp_path / "data"
-    with pytest.raises(MNISTChecksumError, match=f"{corrupted}.gz does not decompress to the real MNIST file"):
-        ensure_mnist(root, mirror=bad)
-    good_before = NAMES[:NAMES.index(corrupted)]
-    assert files_under(root) == sorted(f"MNIST/raw/{name}" for name in good_before)  # no .part, no bad file
-
-
-@pytest.mark.parametrize("damage", ["not_gzip", "truncated"])
-def test_unreadable_gzip_in_mirror_is_refused_and_leaves_nothing_behind(mirror, tmp_path, damage):
-    bad = copy_mirror(mirror, tmp_path / "mirror")
-    target = bad / "train-images-idx3-ubyte.gz"
-    content = target.read_bytes()
-    target.write_bytes(b"plain text, not gzip" if damage == "not_gzip" else content[: len(content) // 2])
-    root = tmp_path / "data"
-    with pytest.raises(MNISTChecksumError, match="train-images-idx3-ubyte.gz is not a readable gzip file"):
-        ensure_mnist(root, mirror=bad)
-    assert files_under(root) == []
-
-
-def test_mirror_missing_a_file_is_refused_before_anything_is_written(mirror, tmp_path):
-    partial = copy_mirror(mirror, tmp_path / "mirror")
-    (partial / "t10k-images-idx3-ubyte.gz").unlink()
-    root = tmp_path / "data"
-    with pytest.raises(FileNotFoundError, match="has no t10k-images-idx3-ubyte.gz; it needs the four MNIST .gz"):
-        ensure_mnist(root, mirror=partial)
-    assert not root.exists()
-
-
-def test_mirror_that_is_not_a_folder_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_MIRROR", str(tmp_path / "nowhere"))
-    with pytest.raises(FileNotFoundError, match="is not a folder"):
-        load_mnist(tmp_path / "data")
-    assert not (tmp_path / "data").exists()
-
-
-@pytest.mark.parametrize("value", ["", "  "])
-def test_an_empty_mirror_variable_is_named_not_downloaded_around(tmp_path, monkeypatch, value):
-    monkeypatch.setenv("MNIST_MIRROR", value)  # what `export MNIST_MIRROR="$(cd missing && pwd)"` leaves
-    with pytest.raises(MNISTUnavailableError, match="MNIST_MIRROR is set but empty"):
-        load_mnist(tmp_path / "data")
-    assert not (tmp_path / "data").exists()
-
-
-def test_offline_without_mirror_says_both_ways_out(tmp_path, offline):
-    with pytest.raises(MNISTUnavailableError, match="could not be downloaded") as caught:
-        load_mnist(tmp_path, train=False)
-    message = str(caught.value)
-    assert "MNIST_MIRROR" in message and "internet" in message
-    assert files_under(tmp_path) == []  # no partial download, no temporary folder
-
-
-def test_a_download_that_breaks_halfway_leaves_nothing_behind(tmp_path, monkeypatch):
-    def broken_download(self):
-        os.makedirs(self.raw_folder, exist_ok=True)
-        Path(self.raw_folder, "train-images-idx3-ubyte.gz").write_bytes(b"the first bytes")
-        raise ConnectionResetError("connection reset by peer")
-
-    monkeypatch.delenv("MNIST_MIRROR", raising=False)
-    monkeypatch.setattr(MNIST, "download", broken_download)
-    with pytest.raises(MNISTUnavailableError, match=r"\(connection reset by peer\).*MNIST_MIRROR"):
-        ensure_mnist(tmp_path)
-    assert files_under(tmp_path) == []
-
-
-def test_download_is_verified_then_placed(mirror, tmp_path, serve):
-    serve(mirror)
-    raw = ensure_mnist(tmp_path / "data")
-    assert files_under(tmp_path / "data") == sorted(f"MNIST/raw/{name}" for name in NAMES)
-    assert all(hashlib.sha256((raw / name).read_bytes()).hexdigest() == data.MNIST_SHA256[name] for name in NAMES)
-
-
-def test_download_with_wrong_checksum_keeps_nothing(tmp_path, serve):
-    # tiny but well-formed IDX files: torchvision reads them, our SHA-256 check must refuse them
-    fake = tmp_path / "fake-mirror"
-    fake.mkdir()
-    for prefix in ("train", "t10k"):
-        images = idx_bytes(0x08, (2, 28, 28), bytes(2 * 28 * 28))
-        (fake / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(images))
-        (fake / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(0x08, (2,), b"\x01\x02")))
-    serve(fake)
-    with pytest.raises(MNISTChecksumError, match="the downloaded train-images-idx3-ubyte does not have MNIST's SHA-256"):
-        ensure_mnist(tmp_path / "data")
-    assert files_under(tmp_path / "data") == []
-
-
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"train": "yes"}, TypeError, "`train` must be True or False; got 'yes'"),
     ({"normalize": 1}, TypeError, "`normalize` must be True or False; got 1"),
     ({"limit": 0}, ValueError, "`limit` must be a positive int; got 0"),
     ({"limit": 2.5}, ValueError, "`limit` must be a positive int; got 2.5"),
 ])
-def test_load_mnist_rejects_bad_arguments_before_touching_disk(tmp_path, kwargs, error, match):
+def test_load_mnist_rejects_bad_arguments_before_touching_disk(tmp_path, kwargs, error, match, files_under):
     with pytest.raises(error, match=match):
         load_mnist(tmp_path, **kwargs)
     assert files_under(tmp_path) == []
@@ -407,6 +209,9 @@ def test_make_regression_data_is_scikit_learns_set_seeded():
 def test_make_regression_data_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_regression_data(**kwargs)
+
+
+# --------------------------------------------------------------------------------------------- cache
 
 
 def test_parsed_splits_are_cached_and_a_bad_or_stale_cache_is_rebuilt(mirror, tmp_path, monkeypatch):
