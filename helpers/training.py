@@ -82,8 +82,15 @@ def _check_stopping_and_writer(early_stopping, monitor, writer, val_loader) -> N
 
 
 def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, loss_fn,
-                    device: torch.device, clip_grad_norm: float | None = None) -> tuple[float, float]:
-    """One pass over ``loader``; returns (mean loss over samples, mean total gradient norm)."""
+                    device: torch.device, clip_grad_norm: float | None = None, *,
+                    batch_scheduler=None) -> tuple[float, float]:
+    """One pass over ``loader``; returns (mean loss over samples, mean total gradient norm).
+
+    ``batch_scheduler`` (e.g. ``OneCycleLR``) is stepped after every optimizer step; a scheduler
+    meant to step once per epoch is :func:`fit`'s ``scheduler``.
+    """
+    if batch_scheduler is not None and not callable(getattr(batch_scheduler, "step", None)):
+        raise TypeError(f"`batch_scheduler` must be a learning-rate scheduler or None; got {type(batch_scheduler).__name__}.")
     model.train()
     loss_sum, grad_norm_sum, samples, steps = 0.0, 0.0, 0, 0
     for inputs, target in loader:
@@ -96,6 +103,8 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
         if clip_grad_norm is not None:
             torch.nn.utils.clip_grads_with_norm_(model.parameters(), clip_grad_norm, grad_norm)
         optimizer.step()
+        if batch_scheduler is not None:
+            batch_scheduler.step()
         loss_sum += loss.item() * len(target)
         grad_norm_sum += float(grad_norm)
         samples += len(target)

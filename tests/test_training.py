@@ -137,6 +137,30 @@ def test_train_one_epoch_means_are_over_samples_and_steps():
     assert grad_norm == pytest.approx(sum(norms) / 3, rel=1e-6)
 
 
+def test_batch_scheduler_steps_after_every_batch_exactly_like_a_hand_written_loop():
+    dataset = make_classification_data(40, n_features=4, seed=5)
+    loader = make_loader(dataset, 8)  # 5 batches, the same order on every pass
+    models = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        model = nn.Linear(4, 2)
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=len(loader))
+        models.append((model, optimizer, scheduler))
+    (ours, opt_ours, sched_ours), (hand, opt_hand, sched_hand) = models
+    train_one_epoch(ours, loader, opt_ours, F.cross_entropy, torch.device("cpu"), batch_scheduler=sched_ours)
+    for inputs, target in loader:
+        opt_hand.zero_grad()
+        F.cross_entropy(hand(inputs), target).backward()
+        opt_hand.step()
+        sched_hand.step()
+    assert sched_ours.last_epoch == sched_hand.last_epoch == len(loader)
+    for a, b in zip(ours.parameters(), hand.parameters(), strict=True):
+        assert torch.equal(a, b)
+    with pytest.raises(TypeError, match="`batch_scheduler` must be a learning-rate scheduler or None; got str"):
+        train_one_epoch(ours, loader, opt_ours, F.cross_entropy, torch.device("cpu"), batch_scheduler="onecycle")
+
+
 def test_non_finite_loss_stops_training_with_a_reason(easy):
     _, val, model = easy
     x, y = make_classification_data(64, n_features=4, seed=0).tensors
