@@ -98,6 +98,13 @@ def check_positive_int(value, name: str) -> int:
     return int(value)
 
 
+def check_non_negative_int(value, name: str) -> int:
+    """An int >= 0, NumPy integers included (bools refused); returned as a plain int."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+        raise ValueError(f"`{name}` must be a non-negative int; got {value!r}.")
+    return int(value)
+
+
 def check_seed(value, name: str = "seed") -> int:
     """A seed that Python, NumPy and PyTorch all accept: an int in [0, 2**32 - 1] (bools refused)."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**32 - 1:

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from helpers._validation import check_positive_int
+from helpers._validation import check_non_negative_int, check_positive_int
 from helpers.data import make_loader
 from helpers.evaluate import evaluate, predict
 from helpers.metrics import mean_absolute_error, mean_squared_error
@@ -231,8 +231,7 @@ def cross_validate(make_model: Callable[[], tuple[nn.Module, torch.optim.Optimiz
     n = len(y)
     if not callable(make_model):
         raise TypeError(f"`make_model` must be a function returning (model, optimizer); got {type(make_model).__name__}.")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"`seed` must be a non-negative int; got {seed!r}.")
+    seed = check_non_negative_int(seed, "seed")
     if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1):
         raise ValueError(f"`n_jobs` must be None, a positive int or -1 (all cores); got {n_jobs!r}.")
     if not callable(loss_fn):

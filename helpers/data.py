@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
 
-from helpers._validation import check_bool, check_positive_int, check_seed
+from helpers._validation import check_bool, check_non_negative_int, check_positive_int, check_seed
 from helpers.mnist_files import MNIST_SHA256, _raw_folder, ensure_mnist
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -142,8 +142,7 @@ def mnist_loaders(root: str | os.PathLike = "data", *, batch_size: int = 256, va
     """
     check_positive_int(batch_size, "batch_size")
     check_seed(seed)
-    if isinstance(val_size, bool) or not isinstance(val_size, int) or val_size < 0:
-        raise ValueError(f"`val_size` must be a non-negative int; got {val_size!r}.")
+    val_size = check_non_negative_int(val_size, "val_size")
     train = load_mnist(root, train=True, limit=train_limit)
     test = load_mnist(root, train=False)
     n = len(train)

@@ -25,13 +25,9 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from helpers._validation import check_non_negative_int
+
 _MODES = ("min", "max")
-
-
-def _check_non_negative_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"`{name}` must be a non-negative int; got {value!r}.")
-    return value
 
 
 def _check_settings(patience, min_delta, mode, baseline, start_from_epoch, restore_best_weights,
@@ -46,7 +42,7 @@ def _check_settings(patience, min_delta, mode, baseline, start_from_epoch, resto
     if baseline is not None and (isinstance(baseline, bool) or not isinstance(baseline, numbers.Real)
                                  or not math.isfinite(baseline)):
         raise ValueError(f"`baseline` must be a finite number or None; got {baseline!r}.")
-    _check_non_negative_int(start_from_epoch, "start_from_epoch")
+    check_non_negative_int(start_from_epoch, "start_from_epoch")
     if not isinstance(restore_best_weights, bool):
         raise TypeError(f"`restore_best_weights` must be True or False; got {restore_best_weights!r}.")
     if checkpoint_path is not None:

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from sklearn import model_selection as ms
 
+from helpers._validation import check_positive_int
+
 STRATIFIED = (ms.StratifiedKFold, ms.StratifiedShuffleSplit, ms.StratifiedGroupKFold, ms.RepeatedStratifiedKFold)
 GROUPED = (ms.GroupKFold, ms.GroupShuffleSplit, ms.LeaveOneGroupOut, ms.LeavePGroupsOut, ms.StratifiedGroupKFold)
 
@@ -62,8 +64,7 @@ def _check_sizes(splitter, n: int, labels: np.ndarray | None, groups: np.ndarray
 def _split(splitter, n: int, labels, groups, stacklevel: int) -> list[tuple[np.ndarray, np.ndarray]]:
     if not (callable(getattr(splitter, "split", None)) and callable(getattr(splitter, "get_n_splits", None))):
         raise TypeError(f"`splitter` must be a scikit-learn splitter such as KFold(5); got {type(splitter).__name__}.")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"`n_samples` must be a positive int; got {n!r}.")
+    n = check_positive_int(n, "n_samples")
     labels, groups = _as_array(labels, "labels", n), _as_array(groups, "groups", n)
     name = type(splitter).__name__
     if _needs_labels(splitter) and labels is None:

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from helpers._validation import check_positive_int
+
 if TYPE_CHECKING:
     from torch.utils.tensorboard import SummaryWriter
 
@@ -151,8 +153,7 @@ def log_histograms(writer: SummaryWriter, model: nn.Module, step: int, *, gradie
     _check_writer(writer)
     _check_step(step)
     _check_model(model)
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-        raise ValueError(f"`bins` must be a positive int; got {bins!r}.")
+    bins = check_positive_int(bins, "bins")
     for name, param in model.named_parameters():
         tensors = {"weights": param}
         if gradients and param.grad is not None:

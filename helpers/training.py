@@ -11,6 +11,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm  # the plain bar: tqdm.auto warns on stderr without ipywidgets
 
+from helpers._validation import check_positive_int
 from helpers.early_stopping import EarlyStopping
 from helpers.evaluate import evaluate
 
@@ -64,8 +65,7 @@ def _check_fit_args(model, train_loader, val_loader, optimizer, loss_fn, epochs,
         raise TypeError(f"`optimizer` must be a torch.optim.Optimizer; got {type(optimizer).__name__}.")
     if not callable(loss_fn):
         raise TypeError(f"`loss_fn` must be callable, e.g. nn.CrossEntropyLoss(); got {type(loss_fn).__name__}.")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"`epochs` must be a positive int; got {epochs!r}.")
+    check_positive_int(epochs, "epochs")
     if clip_grad_norm is not None and not (isinstance(clip_grad_norm, (int, float)) and clip_grad_norm > 0):
         raise ValueError(f"`clip_grad_norm` must be a positive number or None; got {clip_grad_norm!r}.")
 

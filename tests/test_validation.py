@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -13,6 +14,7 @@ from helpers._validation import (
     as_tensor,
     check_bool,
     check_labels,
+    check_non_negative_int,
     check_positive_int,
     check_seed,
     check_zero_division,
@@ -98,6 +100,17 @@ def test_check_zero_division_rejects(value):
 def test_check_positive_int_rejects(value):
     with pytest.raises(ValueError, match=rf"`n` must be a positive int; got {value!r}"):
         check_positive_int(value, "n")
+
+
+def test_int_checks_accept_numpy_integers_and_return_plain_ints():
+    assert [type(v) for v in (check_positive_int(np.int64(3), "n"), check_non_negative_int(np.int32(0), "n"))] == [int, int]
+    assert check_non_negative_int(0, "n") == 0
+
+
+@pytest.mark.parametrize("value", [-1, np.int64(-1), 1.0, True, "3", None])
+def test_check_non_negative_int_rejects(value):
+    with pytest.raises(ValueError, match=re.escape(f"`n` must be a non-negative int; got {value!r}.")):
+        check_non_negative_int(value, "n")
 
 
 def test_check_seed_and_check_bool_accept_their_range():
